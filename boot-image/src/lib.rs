@@ -1,0 +1,2 @@
+//! The election office's tool (work in progress).
+#![no_std]

@@ -1,0 +1,2 @@
+//! Build helper (work in progress).
+fn main() {}
