@@ -19,3 +19,9 @@ extern crate std;
 
 pub mod ballot;
 pub mod election;
+pub mod hal;
+pub mod media;
+pub mod pin;
+pub mod seal;
+pub mod store;
+pub mod terminal;

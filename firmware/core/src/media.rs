@@ -1,0 +1,1123 @@
+//! The layout of the removable results media: a superblock bound to the election event
+//! and polling station, then one *area* per boot session, each with two *slots* (A/B)
+//! that are written alternately.
+//!
+//! ```text
+//! sector 0                      superblock
+//! sector 1 ..                   area 0: slot A (header sector + record sectors),
+//!                                       slot B (header sector + record sectors)
+//! sector 1 + area_sectors ..    area 1: ...
+//! ```
+//!
+//! **Commit rule.** A record write puts the record sectors of the *inactive* slot first, its
+//! header sector last, then flushes. A slot is *valid* when its header names this media,
+//! area and slot and the SHA-256 checksum over [`SLOT_LABEL`], the header fields and the
+//! record matches. An area's current record is its valid slot with the highest generation.
+//! The write is complete when the flush returns `Ok`; until then the other slot still holds
+//! the previous generation, untouched. A power cut at any byte therefore leaves either the
+//! previous generation or (if every sector landed) the new one.
+//!
+//! **Sessions never overwrite each other.** A new session takes the area after the last
+//! *claimed* area (one with any slot header of this media, valid or not). An area holds a
+//! valid record only after a completed write, so nothing acknowledged is ever overwritten.
+//!
+//! The format is specified in `docs/formats/sealed-record.md` (section "Media layout").
+//! Records are opaque bytes here (sealed records in practice, see [`crate::seal`]).
+
+use crate::hal::{Entropy, EntropyError, Media, MediaError, SECTOR_SIZE_BYTES};
+use crate::seal::{Identifier, Reader, Writer, IDENTIFIER_FIELD_BYTES};
+use core::fmt;
+use ring::digest;
+
+/// Magic at the start of the superblock ("voting terminal disk").
+pub const MEDIA_MAGIC: [u8; 6] = *b"VTDISK";
+/// Superblock format version.
+pub const MEDIA_VERSION: u16 = 1;
+/// Magic at the start of a slot header sector.
+pub const SLOT_MAGIC: [u8; 6] = *b"VTSLOT";
+/// Slot header format version.
+pub const SLOT_VERSION: u16 = 1;
+/// Label hashed before the superblock fields into the superblock checksum.
+pub const SUPERBLOCK_LABEL: &[u8] = b"voting-terminal/v1/media-superblock";
+/// Label hashed before the slot header fields and the record into the slot checksum.
+pub const SLOT_LABEL: &[u8] = b"voting-terminal/v1/media-slot";
+/// The superblock's sector.
+pub const SUPERBLOCK_SECTOR: u32 = 0;
+/// The first sector of area 0.
+pub const FIRST_AREA_SECTOR: u32 = 1;
+/// Slots per area (A and B).
+pub const SLOTS_PER_AREA: u32 = 2;
+/// Most areas (boot sessions) one media holds; bounds the scan at poll opening to
+/// `2 * MAX_AREAS` sector reads.
+pub const MAX_AREAS: u32 = 64;
+/// Bytes of the random media id written at initialisation.
+pub const MEDIA_ID_BYTES: usize = 16;
+/// Bytes of a SHA-256 checksum.
+pub const CHECKSUM_BYTES: usize = 32;
+
+/// Superblock bytes covered by its checksum (the fields before the checksum).
+const SUPERBLOCK_FIELDS_BYTES: usize = MEDIA_MAGIC.len()
+    + 2 // version
+    + MEDIA_ID_BYTES
+    + IDENTIFIER_FIELD_BYTES // event id
+    + IDENTIFIER_FIELD_BYTES // station id
+    + 2 // sector size
+    + 4 // record sectors per slot
+    + 4; // area count
+/// Slot header bytes covered by its checksum (the fields before the checksum).
+const SLOT_FIELDS_BYTES: usize = SLOT_MAGIC.len()
+    + 2 // version
+    + MEDIA_ID_BYTES
+    + 4 // area
+    + 1 // slot
+    + 8 // generation
+    + 4; // record length
+
+const _: () = assert!(SUPERBLOCK_FIELDS_BYTES == 100);
+const _: () = assert!(SLOT_FIELDS_BYTES == 41);
+const _: () = assert!(SUPERBLOCK_FIELDS_BYTES + CHECKSUM_BYTES <= SECTOR_SIZE_BYTES);
+
+/// The sector size as written in the superblock.
+const SECTOR_SIZE_FIELD: u16 = 512;
+const _: () = assert!(SECTOR_SIZE_FIELD as usize == SECTOR_SIZE_BYTES);
+
+/// One sector.
+type Sector = [u8; SECTOR_SIZE_BYTES];
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+/// Errors of the results media layout. Each maps to a stable code ([`VolumeError::code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum VolumeError {
+    /// No media is inserted.
+    Missing,
+    /// The media is blank (sector 0 all zero or all 0xFF) and was not initialised.
+    Blank,
+    /// Sector 0 holds something that is not a results media superblock.
+    Unrecognised,
+    /// The superblock has a version this firmware does not know.
+    UnsupportedVersion {
+        /// Version found.
+        version: u16,
+    },
+    /// The superblock is damaged.
+    CorruptSuperblock {
+        /// Field that is wrong (as in the format spec).
+        field: &'static str,
+    },
+    /// The media belongs to another election event.
+    ForeignEvent {
+        /// Event id of this terminal.
+        expected: Identifier,
+        /// Event id on the media.
+        found: Identifier,
+    },
+    /// The media belongs to another polling station.
+    ForeignStation {
+        /// Station id of this terminal.
+        expected: Identifier,
+        /// Station id on the media.
+        found: Identifier,
+    },
+    /// The media has too few sectors.
+    TooSmall {
+        /// Sectors on the media.
+        sectors: u32,
+        /// Sectors needed.
+        needed: u32,
+    },
+    /// The media's slots are smaller than the records this terminal may write.
+    SlotTooSmall {
+        /// Bytes a slot holds.
+        capacity: usize,
+        /// Bytes needed.
+        needed: usize,
+    },
+    /// Every area is taken: no room for another session.
+    Full {
+        /// Areas on the media.
+        areas: u32,
+    },
+    /// The record is larger than a slot.
+    RecordTooLarge {
+        /// Record bytes.
+        len: usize,
+        /// Slot capacity in bytes.
+        capacity: usize,
+    },
+    /// The record is empty.
+    EmptyRecord,
+    /// The generation does not increase over the area's current one.
+    GenerationNotIncreasing {
+        /// Generation given.
+        generation: u64,
+        /// Generation of the current record.
+        current: u64,
+    },
+    /// The superblock changed since the session started (media swapped).
+    MediaChanged,
+    /// An area index beyond the media's areas.
+    AreaOutOfRange {
+        /// Area asked for.
+        area: u32,
+        /// Areas on the media.
+        areas: u32,
+    },
+    /// The caller's record buffer is too small.
+    BufferTooSmall {
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes available.
+        available: usize,
+    },
+    /// A sector could not be read.
+    ReadFailed {
+        /// Sector.
+        sector: u32,
+    },
+    /// A sector could not be written.
+    WriteFailed {
+        /// Sector.
+        sector: u32,
+    },
+    /// A sector beyond the end of the media was addressed.
+    OutOfRange {
+        /// Sector.
+        sector: u32,
+        /// Sectors on the media.
+        sectors: u32,
+    },
+    /// Power was lost during a write.
+    PowerLost,
+    /// No entropy for the media id.
+    Entropy(EntropyError),
+    /// A sector read back differs from what was just written.
+    VerifyFailed {
+        /// Sector.
+        sector: u32,
+    },
+}
+
+impl VolumeError {
+    /// Stable code shown on screen and in reports (3xx: results media).
+    pub const fn code(&self) -> u16 {
+        match self {
+            VolumeError::Missing => 301,
+            VolumeError::Blank => 302,
+            VolumeError::Unrecognised => 303,
+            VolumeError::UnsupportedVersion { .. } => 304,
+            VolumeError::CorruptSuperblock { .. } => 305,
+            VolumeError::ForeignEvent { .. } => 306,
+            VolumeError::ForeignStation { .. } => 307,
+            VolumeError::TooSmall { .. } => 308,
+            VolumeError::SlotTooSmall { .. } => 309,
+            VolumeError::Full { .. } => 310,
+            VolumeError::RecordTooLarge { .. } => 311,
+            VolumeError::EmptyRecord => 312,
+            VolumeError::GenerationNotIncreasing { .. } => 313,
+            VolumeError::MediaChanged => 314,
+            VolumeError::AreaOutOfRange { .. } => 315,
+            VolumeError::BufferTooSmall { .. } => 316,
+            VolumeError::ReadFailed { .. } => 317,
+            VolumeError::WriteFailed { .. } => 318,
+            VolumeError::OutOfRange { .. } => 319,
+            VolumeError::PowerLost => 320,
+            VolumeError::Entropy(_) => 321,
+            VolumeError::VerifyFailed { .. } => 322,
+        }
+    }
+}
+
+impl From<MediaError> for VolumeError {
+    fn from(e: MediaError) -> VolumeError {
+        match e {
+            MediaError::Missing => VolumeError::Missing,
+            MediaError::OutOfRange { sector, sectors } => {
+                VolumeError::OutOfRange { sector, sectors }
+            }
+            MediaError::ReadFailed { sector } => VolumeError::ReadFailed { sector },
+            MediaError::WriteFailed { sector } => VolumeError::WriteFailed { sector },
+            MediaError::PowerLost => VolumeError::PowerLost,
+        }
+    }
+}
+
+impl From<EntropyError> for VolumeError {
+    fn from(e: EntropyError) -> VolumeError {
+        VolumeError::Entropy(e)
+    }
+}
+
+impl fmt::Display for VolumeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            VolumeError::Missing => f.write_str("results media: not inserted"),
+            VolumeError::Blank => f.write_str("results media: blank (not initialised)"),
+            VolumeError::Unrecognised => {
+                f.write_str("results media: sector 0 is not a results media superblock")
+            }
+            VolumeError::UnsupportedVersion { version } => write!(
+                f,
+                "results media: superblock version {version} unsupported (expected {MEDIA_VERSION})"
+            ),
+            VolumeError::CorruptSuperblock { field } => {
+                write!(f, "results media: superblock field {field} is damaged")
+            }
+            VolumeError::ForeignEvent { expected, found } => write!(
+                f,
+                "results media: belongs to event `{}`, this terminal runs `{}`",
+                found.as_str(),
+                expected.as_str()
+            ),
+            VolumeError::ForeignStation { expected, found } => write!(
+                f,
+                "results media: belongs to station `{}`, this terminal is `{}`",
+                found.as_str(),
+                expected.as_str()
+            ),
+            VolumeError::TooSmall { sectors, needed } => write!(
+                f,
+                "results media: {sectors} sectors, needs at least {needed}"
+            ),
+            VolumeError::SlotTooSmall { capacity, needed } => write!(
+                f,
+                "results media: slots hold {capacity} bytes, records need {needed}"
+            ),
+            VolumeError::Full { areas } => {
+                write!(f, "results media: full, all {areas} session areas are used")
+            }
+            VolumeError::RecordTooLarge { len, capacity } => write!(
+                f,
+                "results media: record of {len} bytes exceeds the slot capacity of {capacity}"
+            ),
+            VolumeError::EmptyRecord => f.write_str("results media: empty record"),
+            VolumeError::GenerationNotIncreasing {
+                generation,
+                current,
+            } => write!(
+                f,
+                "results media: generation {generation} does not follow current {current}"
+            ),
+            VolumeError::MediaChanged => {
+                f.write_str("results media: superblock changed (media swapped?)")
+            }
+            VolumeError::AreaOutOfRange { area, areas } => {
+                write!(f, "results media: area {area} out of range ({areas} areas)")
+            }
+            VolumeError::BufferTooSmall { needed, available } => write!(
+                f,
+                "results media: buffer of {available} bytes, record needs {needed}"
+            ),
+            VolumeError::ReadFailed { sector } => {
+                write!(f, "results media: read of sector {sector} failed")
+            }
+            VolumeError::WriteFailed { sector } => {
+                write!(f, "results media: write of sector {sector} failed")
+            }
+            VolumeError::OutOfRange { sector, sectors } => write!(
+                f,
+                "results media: sector {sector} beyond the end ({sectors} sectors)"
+            ),
+            VolumeError::PowerLost => f.write_str("results media: power lost during a write"),
+            VolumeError::Entropy(e) => write!(f, "results media: no media id ({e})"),
+            VolumeError::VerifyFailed { sector } => write!(
+                f,
+                "results media: sector {sector} read back differs from what was written"
+            ),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Superblock
+
+/// What the terminal binds the media to: the event and the polling station.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    /// The election event (from the boot image's manifest).
+    pub event_id: Identifier,
+    /// The polling station.
+    pub station_id: Identifier,
+}
+
+/// The superblock (sector 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Superblock {
+    /// Random id drawn at initialisation; every slot header repeats it.
+    pub media_id: [u8; MEDIA_ID_BYTES],
+    /// The election event.
+    pub event_id: Identifier,
+    /// The polling station.
+    pub station_id: Identifier,
+    /// Record sectors per slot (the slot header sector not included).
+    pub record_sectors: u32,
+    /// Areas on the media (at most [`MAX_AREAS`]).
+    pub area_count: u32,
+}
+
+/// What sector 0 holds.
+enum SectorZero {
+    Blank,
+    Ours(Superblock),
+}
+
+impl Superblock {
+    /// Bytes a slot holds.
+    pub fn slot_capacity_bytes(&self) -> usize {
+        usize::try_from(self.record_sectors)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(SECTOR_SIZE_BYTES)
+    }
+
+    /// Sectors per slot: the header sector plus the record sectors.
+    pub fn slot_sectors(&self) -> Option<u32> {
+        self.record_sectors.checked_add(1)
+    }
+
+    /// Sectors per area.
+    pub fn area_sectors(&self) -> Option<u32> {
+        self.slot_sectors()?.checked_mul(SLOTS_PER_AREA)
+    }
+
+    /// Sectors the layout covers (superblock and every area).
+    pub fn sectors_needed(&self) -> Option<u32> {
+        self.area_sectors()?
+            .checked_mul(self.area_count)?
+            .checked_add(FIRST_AREA_SECTOR)
+    }
+
+    /// First sector (the header sector) of `slot` in `area`.
+    fn slot_start(&self, area: u32, slot: Slot) -> Option<u32> {
+        let area_start = self
+            .area_sectors()?
+            .checked_mul(area)?
+            .checked_add(FIRST_AREA_SECTOR)?;
+        self.slot_sectors()?
+            .checked_mul(slot.index())?
+            .checked_add(area_start)
+    }
+
+    /// The sector bytes.
+    pub fn encode(&self) -> [u8; SECTOR_SIZE_BYTES] {
+        let mut sector = [0u8; SECTOR_SIZE_BYTES];
+        let mut fields = [0u8; SUPERBLOCK_FIELDS_BYTES];
+        let mut w = Writer::new(&mut fields);
+        w.put(&MEDIA_MAGIC);
+        w.put(&MEDIA_VERSION.to_le_bytes());
+        w.put(&self.media_id);
+        w.put(&self.event_id.encode_field());
+        w.put(&self.station_id.encode_field());
+        w.put(&SECTOR_SIZE_FIELD.to_le_bytes());
+        w.put(&self.record_sectors.to_le_bytes());
+        w.put(&self.area_count.to_le_bytes());
+        let mut w = Writer::new(&mut sector);
+        w.put(&fields);
+        w.put(&checksum(SUPERBLOCK_LABEL, &[&fields]));
+        sector
+    }
+
+    fn classify(sector: &Sector) -> Result<SectorZero, VolumeError> {
+        if sector.iter().all(|&b| b == 0) || sector.iter().all(|&b| b == 0xFF) {
+            return Ok(SectorZero::Blank);
+        }
+        let mut r = Reader::new(sector);
+        let magic: [u8; 6] = r.take().ok_or(VolumeError::Unrecognised)?;
+        if magic != MEDIA_MAGIC {
+            return Err(VolumeError::Unrecognised);
+        }
+        let corrupt = |field| VolumeError::CorruptSuperblock { field };
+        let version = u16::from_le_bytes(r.take().ok_or(corrupt("version"))?);
+        if version != MEDIA_VERSION {
+            return Err(VolumeError::UnsupportedVersion { version });
+        }
+        let media_id: [u8; MEDIA_ID_BYTES] = r.take().ok_or(corrupt("media_id"))?;
+        let event: [u8; IDENTIFIER_FIELD_BYTES] = r.take().ok_or(corrupt("event_id"))?;
+        let station: [u8; IDENTIFIER_FIELD_BYTES] = r.take().ok_or(corrupt("station_id"))?;
+        let sector_size = u16::from_le_bytes(r.take().ok_or(corrupt("sector_size"))?);
+        let record_sectors = u32::from_le_bytes(r.take().ok_or(corrupt("record_sectors"))?);
+        let area_count = u32::from_le_bytes(r.take().ok_or(corrupt("area_count"))?);
+        let stored: [u8; CHECKSUM_BYTES] = r.take().ok_or(corrupt("checksum"))?;
+        let fields = sector
+            .get(..SUPERBLOCK_FIELDS_BYTES)
+            .ok_or(corrupt("checksum"))?;
+        if stored != checksum(SUPERBLOCK_LABEL, &[fields]) {
+            return Err(corrupt("checksum"));
+        }
+        if r.rest().iter().any(|&b| b != 0) {
+            return Err(corrupt("padding"));
+        }
+        if sector_size != SECTOR_SIZE_FIELD {
+            return Err(corrupt("sector_size"));
+        }
+        if record_sectors == 0 {
+            return Err(corrupt("record_sectors"));
+        }
+        if area_count == 0 || area_count > MAX_AREAS {
+            return Err(corrupt("area_count"));
+        }
+        let event_id = Identifier::decode(&event).map_err(|_| corrupt("event_id"))?;
+        let station_id = Identifier::decode(&station).map_err(|_| corrupt("station_id"))?;
+        let superblock = Superblock {
+            media_id,
+            event_id,
+            station_id,
+            record_sectors,
+            area_count,
+        };
+        if superblock.sectors_needed().is_none() {
+            return Err(corrupt("record_sectors"));
+        }
+        Ok(SectorZero::Ours(superblock))
+    }
+
+    /// Parse a superblock sector; blank media gives [`VolumeError::Blank`].
+    pub fn parse(sector: &[u8; SECTOR_SIZE_BYTES]) -> Result<Superblock, VolumeError> {
+        match Superblock::classify(sector)? {
+            SectorZero::Blank => Err(VolumeError::Blank),
+            SectorZero::Ours(superblock) => Ok(superblock),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slots
+
+/// One of an area's two slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Slot {
+    /// The first slot.
+    A,
+    /// The second slot.
+    B,
+}
+
+impl Slot {
+    /// Both slots.
+    pub const BOTH: [Slot; 2] = [Slot::A, Slot::B];
+
+    /// 0 for A, 1 for B (the wire value).
+    pub const fn index(self) -> u32 {
+        match self {
+            Slot::A => 0,
+            Slot::B => 1,
+        }
+    }
+
+    /// The other slot.
+    pub const fn other(self) -> Slot {
+        match self {
+            Slot::A => Slot::B,
+            Slot::B => Slot::A,
+        }
+    }
+
+    const fn byte(self) -> u8 {
+        match self {
+            Slot::A => 0,
+            Slot::B => 1,
+        }
+    }
+}
+
+/// Why a slot that belongs to this media is not valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotProblem {
+    /// The slot header has an unknown version.
+    UnsupportedVersion,
+    /// The header names another area or slot than where it lies.
+    Misplaced,
+    /// The header's record length is 0 or beyond the slot.
+    BadLength,
+    /// The header's generation is 0.
+    ZeroGeneration,
+    /// The header or the last record sector has non-zero padding.
+    NonZeroPadding,
+    /// The checksum does not match (a torn or damaged write).
+    ChecksumMismatch,
+}
+
+/// What a slot holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlotStatus {
+    /// No slot header of this media: never written (or left over from other media).
+    Empty,
+    /// A slot header of this media, but the slot is not valid (torn or damaged).
+    Damaged {
+        /// The generation the header states (untrusted).
+        generation: u64,
+        /// What is wrong.
+        problem: SlotProblem,
+    },
+    /// A valid record.
+    Valid {
+        /// Its generation.
+        generation: u64,
+        /// Its length in bytes.
+        len: usize,
+    },
+}
+
+impl SlotStatus {
+    /// Whether a session wrote (or began writing) this slot.
+    pub const fn claimed(&self) -> bool {
+        !matches!(self, SlotStatus::Empty)
+    }
+
+    /// The generation of a valid slot.
+    pub const fn valid_generation(&self) -> Option<u64> {
+        match self {
+            SlotStatus::Valid { generation, .. } => Some(*generation),
+            _ => None,
+        }
+    }
+}
+
+/// Both slots of an area, for the office's anomaly report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AreaSummary {
+    /// The area.
+    pub area: u32,
+    /// Slot A, then slot B.
+    pub slots: [SlotStatus; 2],
+}
+
+impl AreaSummary {
+    /// Whether a session took this area.
+    pub fn claimed(&self) -> bool {
+        self.slots.iter().any(SlotStatus::claimed)
+    }
+
+    /// The slot holding the newest valid record and its generation.
+    pub fn newest(&self) -> Option<(Slot, u64)> {
+        Slot::BOTH
+            .into_iter()
+            .zip(self.slots)
+            .filter_map(|(slot, status)| Some((slot, status.valid_generation()?)))
+            .max_by_key(|&(_, generation)| generation)
+    }
+}
+
+/// A record read back from an area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AreaRecord {
+    /// The area.
+    pub area: u32,
+    /// The slot it came from.
+    pub slot: Slot,
+    /// Its generation.
+    pub generation: u64,
+    /// Its length; the bytes are the prefix of the caller's buffer.
+    pub len: usize,
+}
+
+/// A slot header as read, before checking the record.
+struct SlotHeader {
+    fields: [u8; SLOT_FIELDS_BYTES],
+    area: u32,
+    slot: u8,
+    generation: u64,
+    len: u32,
+    checksum: [u8; CHECKSUM_BYTES],
+    padding_clean: bool,
+    version: u16,
+}
+
+impl SlotHeader {
+    fn fields(
+        media_id: &[u8; MEDIA_ID_BYTES],
+        area: u32,
+        slot: Slot,
+        generation: u64,
+        len: u32,
+    ) -> [u8; SLOT_FIELDS_BYTES] {
+        let mut fields = [0u8; SLOT_FIELDS_BYTES];
+        let mut w = Writer::new(&mut fields);
+        w.put(&SLOT_MAGIC);
+        w.put(&SLOT_VERSION.to_le_bytes());
+        w.put(media_id);
+        w.put(&area.to_le_bytes());
+        w.put(&[slot.byte()]);
+        w.put(&generation.to_le_bytes());
+        w.put(&len.to_le_bytes());
+        fields
+    }
+
+    /// Parse a header sector; `None` when it is not a slot header of this media.
+    fn parse(sector: &Sector, media_id: &[u8; MEDIA_ID_BYTES]) -> Option<SlotHeader> {
+        let mut r = Reader::new(sector);
+        let fields: [u8; SLOT_FIELDS_BYTES] = r.take()?;
+        let checksum: [u8; CHECKSUM_BYTES] = r.take()?;
+        let padding_clean = r.rest().iter().all(|&b| b == 0);
+        let mut f = Reader::new(&fields);
+        let magic: [u8; 6] = f.take()?;
+        let version = u16::from_le_bytes(f.take()?);
+        let id: [u8; MEDIA_ID_BYTES] = f.take()?;
+        if magic != SLOT_MAGIC || id != *media_id {
+            return None;
+        }
+        let area = u32::from_le_bytes(f.take()?);
+        let [slot]: [u8; 1] = f.take()?;
+        let generation = u64::from_le_bytes(f.take()?);
+        let len = u32::from_le_bytes(f.take()?);
+        Some(SlotHeader {
+            fields,
+            area,
+            slot,
+            generation,
+            len,
+            checksum,
+            padding_clean,
+            version,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volume
+
+/// A mounted results media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Volume {
+    superblock: Superblock,
+    initialised: bool,
+}
+
+impl Volume {
+    /// At poll opening: mount the media for `binding`, initialising it if blank.
+    ///
+    /// `record_capacity` is the largest record this terminal may write (a sealed record of
+    /// the largest body); blank media get slots of that size. Media of another event or
+    /// station, unknown or damaged media, and media whose slots are too small are refused.
+    pub fn open_for_poll<M: Media + ?Sized, E: Entropy + ?Sized>(
+        media: &mut M,
+        binding: &Binding,
+        record_capacity: usize,
+        entropy: &mut E,
+    ) -> Result<Volume, VolumeError> {
+        let sectors = media.sectors()?;
+        let mut sector = [0u8; SECTOR_SIZE_BYTES];
+        media.read(SUPERBLOCK_SECTOR, &mut sector)?;
+        match Superblock::classify(&sector)? {
+            SectorZero::Blank => Volume::initialise(media, sectors, binding, record_capacity, entropy),
+            SectorZero::Ours(superblock) => {
+                if superblock.event_id != binding.event_id {
+                    return Err(VolumeError::ForeignEvent {
+                        expected: binding.event_id,
+                        found: superblock.event_id,
+                    });
+                }
+                if superblock.station_id != binding.station_id {
+                    return Err(VolumeError::ForeignStation {
+                        expected: binding.station_id,
+                        found: superblock.station_id,
+                    });
+                }
+                check_fits(&superblock, sectors)?;
+                if superblock.slot_capacity_bytes() < record_capacity {
+                    return Err(VolumeError::SlotTooSmall {
+                        capacity: superblock.slot_capacity_bytes(),
+                        needed: record_capacity,
+                    });
+                }
+                Ok(Volume {
+                    superblock,
+                    initialised: false,
+                })
+            }
+        }
+    }
+
+    /// At the office: mount any results media (no event binding; the records carry it).
+    pub fn mount<M: Media + ?Sized>(media: &mut M) -> Result<Volume, VolumeError> {
+        let sectors = media.sectors()?;
+        let mut sector = [0u8; SECTOR_SIZE_BYTES];
+        media.read(SUPERBLOCK_SECTOR, &mut sector)?;
+        let superblock = Superblock::parse(&sector)?;
+        check_fits(&superblock, sectors)?;
+        Ok(Volume {
+            superblock,
+            initialised: false,
+        })
+    }
+
+    fn initialise<M: Media + ?Sized, E: Entropy + ?Sized>(
+        media: &mut M,
+        sectors: u32,
+        binding: &Binding,
+        record_capacity: usize,
+        entropy: &mut E,
+    ) -> Result<Volume, VolumeError> {
+        if record_capacity == 0 {
+            return Err(VolumeError::EmptyRecord);
+        }
+        let record_sectors = u32::try_from(record_capacity.div_ceil(SECTOR_SIZE_BYTES))
+            .map_err(|_| VolumeError::TooSmall {
+                sectors,
+                needed: u32::MAX,
+            })?;
+        let mut superblock = Superblock {
+            media_id: [0; MEDIA_ID_BYTES],
+            event_id: binding.event_id,
+            station_id: binding.station_id,
+            record_sectors,
+            area_count: 1,
+        };
+        let area_sectors = superblock.area_sectors().ok_or(VolumeError::TooSmall {
+            sectors,
+            needed: u32::MAX,
+        })?;
+        let one_area = superblock.sectors_needed().ok_or(VolumeError::TooSmall {
+            sectors,
+            needed: u32::MAX,
+        })?;
+        let fitting = sectors
+            .checked_sub(FIRST_AREA_SECTOR)
+            .and_then(|s| s.checked_div(area_sectors))
+            .unwrap_or(0);
+        if fitting == 0 {
+            return Err(VolumeError::TooSmall {
+                sectors,
+                needed: one_area,
+            });
+        }
+        superblock.area_count = fitting.min(MAX_AREAS);
+        entropy.fill(&mut superblock.media_id)?;
+        let sector = superblock.encode();
+        media.write(SUPERBLOCK_SECTOR, &sector)?;
+        media.flush()?;
+        let mut back = [0u8; SECTOR_SIZE_BYTES];
+        media.read(SUPERBLOCK_SECTOR, &mut back)?;
+        if back != sector {
+            return Err(VolumeError::VerifyFailed {
+                sector: SUPERBLOCK_SECTOR,
+            });
+        }
+        Ok(Volume {
+            superblock,
+            initialised: true,
+        })
+    }
+
+    /// The superblock.
+    pub fn superblock(&self) -> &Superblock {
+        &self.superblock
+    }
+
+    /// Whether [`Volume::open_for_poll`] initialised blank media.
+    pub fn was_initialised(&self) -> bool {
+        self.initialised
+    }
+
+    /// Areas on the media.
+    pub fn area_count(&self) -> u32 {
+        self.superblock.area_count
+    }
+
+    /// Take the area for a new boot session: the one after the last claimed area.
+    pub fn start_session<M: Media + ?Sized>(
+        &self,
+        media: &mut M,
+    ) -> Result<SessionArea, VolumeError> {
+        let area = self.claimed_areas(media)?;
+        if area >= self.superblock.area_count {
+            return Err(VolumeError::Full {
+                areas: self.superblock.area_count,
+            });
+        }
+        Ok(SessionArea {
+            superblock: self.superblock,
+            area,
+            current: None,
+        })
+    }
+
+    /// Areas up to and including the last claimed one (a slot header of this media in either
+    /// slot). Reads two sectors per area.
+    pub fn claimed_areas<M: Media + ?Sized>(&self, media: &mut M) -> Result<u32, VolumeError> {
+        let mut claimed = 0;
+        let mut sector = [0u8; SECTOR_SIZE_BYTES];
+        for area in 0..self.superblock.area_count {
+            for slot in Slot::BOTH {
+                let start = self.slot_start(area, slot)?;
+                media.read(start, &mut sector)?;
+                if SlotHeader::parse(&sector, &self.superblock.media_id).is_some() {
+                    claimed = area.saturating_add(1);
+                }
+            }
+        }
+        Ok(claimed)
+    }
+
+    fn slot_start(&self, area: u32, slot: Slot) -> Result<u32, VolumeError> {
+        if area >= self.superblock.area_count {
+            return Err(VolumeError::AreaOutOfRange {
+                area,
+                areas: self.superblock.area_count,
+            });
+        }
+        self.superblock
+            .slot_start(area, slot)
+            .ok_or(VolumeError::AreaOutOfRange {
+                area,
+                areas: self.superblock.area_count,
+            })
+    }
+
+    /// Check one slot. With `out`, the record is also copied into it.
+    fn check_slot<M: Media + ?Sized>(
+        &self,
+        media: &mut M,
+        area: u32,
+        slot: Slot,
+        mut out: Option<&mut [u8]>,
+    ) -> Result<SlotStatus, VolumeError> {
+        let start = self.slot_start(area, slot)?;
+        let mut sector = [0u8; SECTOR_SIZE_BYTES];
+        media.read(start, &mut sector)?;
+        let Some(header) = SlotHeader::parse(&sector, &self.superblock.media_id) else {
+            return Ok(SlotStatus::Empty);
+        };
+        let generation = header.generation;
+        let damaged = |problem| Ok(SlotStatus::Damaged {
+            generation,
+            problem,
+        });
+        if header.version != SLOT_VERSION {
+            return damaged(SlotProblem::UnsupportedVersion);
+        }
+        if header.area != area || header.slot != slot.byte() {
+            return damaged(SlotProblem::Misplaced);
+        }
+        if !header.padding_clean {
+            return damaged(SlotProblem::NonZeroPadding);
+        }
+        if generation == 0 {
+            return damaged(SlotProblem::ZeroGeneration);
+        }
+        let Ok(len) = usize::try_from(header.len) else {
+            return damaged(SlotProblem::BadLength);
+        };
+        if len == 0 || len > self.superblock.slot_capacity_bytes() {
+            return damaged(SlotProblem::BadLength);
+        }
+        if let Some(buf) = out.as_deref() {
+            if buf.len() < len {
+                return Err(VolumeError::BufferTooSmall {
+                    needed: len,
+                    available: buf.len(),
+                });
+            }
+        }
+        let mut hash = digest::Context::new(&digest::SHA256);
+        hash.update(SLOT_LABEL);
+        hash.update(&header.fields);
+        let mut remaining = len;
+        let mut next = start;
+        let mut copied = 0usize;
+        while remaining > 0 {
+            next = next.checked_add(1).ok_or(VolumeError::AreaOutOfRange {
+                area,
+                areas: self.superblock.area_count,
+            })?;
+            media.read(next, &mut sector)?;
+            let take = remaining.min(SECTOR_SIZE_BYTES);
+            let (data, padding) = sector.split_at(take);
+            if padding.iter().any(|&b| b != 0) {
+                return damaged(SlotProblem::NonZeroPadding);
+            }
+            hash.update(data);
+            if let Some(buf) = out.as_deref_mut() {
+                let end = copied.saturating_add(take);
+                if let Some(dst) = buf.get_mut(copied..end) {
+                    dst.copy_from_slice(data);
+                }
+                copied = end;
+            }
+            remaining = remaining.saturating_sub(take);
+        }
+        if hash.finish().as_ref() != header.checksum {
+            return damaged(SlotProblem::ChecksumMismatch);
+        }
+        Ok(SlotStatus::Valid { generation, len })
+    }
+
+    /// Both slots of `area` (office side: reports torn or damaged slots).
+    pub fn inspect_area<M: Media + ?Sized>(
+        &self,
+        media: &mut M,
+        area: u32,
+    ) -> Result<AreaSummary, VolumeError> {
+        Ok(AreaSummary {
+            area,
+            slots: [
+                self.check_slot(media, area, Slot::A, None)?,
+                self.check_slot(media, area, Slot::B, None)?,
+            ],
+        })
+    }
+
+    /// The newest valid record of `area`, copied into `out` (size it to
+    /// [`Superblock::slot_capacity_bytes`]); `None` if the area holds no valid record.
+    pub fn read_area<M: Media + ?Sized>(
+        &self,
+        media: &mut M,
+        area: u32,
+        out: &mut [u8],
+    ) -> Result<Option<AreaRecord>, VolumeError> {
+        let summary = self.inspect_area(media, area)?;
+        let mut candidates: [Option<(Slot, u64)>; 2] = [None, None];
+        for (candidate, (slot, status)) in candidates
+            .iter_mut()
+            .zip(Slot::BOTH.into_iter().zip(summary.slots))
+        {
+            *candidate = status.valid_generation().map(|g| (slot, g));
+        }
+        // Newest first; the re-read verifies again, so a slot that changed is skipped.
+        candidates.sort_unstable_by_key(|c| core::cmp::Reverse(c.map(|(_, g)| g)));
+        for (slot, generation) in candidates.into_iter().flatten() {
+            if let SlotStatus::Valid {
+                generation: read,
+                len,
+            } = self.check_slot(media, area, slot, Some(&mut *out))?
+            {
+                if read == generation {
+                    return Ok(Some(AreaRecord {
+                        area,
+                        slot,
+                        generation,
+                        len,
+                    }));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn check_fits(superblock: &Superblock, sectors: u32) -> Result<(), VolumeError> {
+    let needed = superblock
+        .sectors_needed()
+        .ok_or(VolumeError::CorruptSuperblock {
+            field: "record_sectors",
+        })?;
+    if needed > sectors {
+        return Err(VolumeError::TooSmall { sectors, needed });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Session area
+
+/// The area of the running boot session, where its records are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionArea {
+    superblock: Superblock,
+    area: u32,
+    current: Option<(Slot, u64)>,
+}
+
+impl SessionArea {
+    /// The area index.
+    pub fn area(&self) -> u32 {
+        self.area
+    }
+
+    /// The generation of the last completed write, if any.
+    pub fn generation(&self) -> Option<u64> {
+        self.current.map(|(_, generation)| generation)
+    }
+
+    /// The slot holding the last completed write, if any.
+    pub fn current_slot(&self) -> Option<Slot> {
+        self.current.map(|(slot, _)| slot)
+    }
+
+    /// Write `record` as generation `generation` (the sealed header's generation).
+    ///
+    /// Checks the superblock is still this media's, writes the record sectors of the
+    /// inactive slot, then its header sector, then flushes. Only when this returns `Ok` may
+    /// the terminal say the vote is recorded.
+    pub fn write<M: Media + ?Sized>(
+        &mut self,
+        media: &mut M,
+        generation: u64,
+        record: &[u8],
+    ) -> Result<(), VolumeError> {
+        if record.is_empty() {
+            return Err(VolumeError::EmptyRecord);
+        }
+        let capacity = self.superblock.slot_capacity_bytes();
+        if record.len() > capacity {
+            return Err(VolumeError::RecordTooLarge {
+                len: record.len(),
+                capacity,
+            });
+        }
+        let len = u32::try_from(record.len()).map_err(|_| VolumeError::RecordTooLarge {
+            len: record.len(),
+            capacity,
+        })?;
+        let current = self.generation().unwrap_or(0);
+        if generation <= current {
+            return Err(VolumeError::GenerationNotIncreasing {
+                generation,
+                current,
+            });
+        }
+        let mut sector = [0u8; SECTOR_SIZE_BYTES];
+        media.read(SUPERBLOCK_SECTOR, &mut sector)?;
+        if sector != self.superblock.encode() {
+            return Err(VolumeError::MediaChanged);
+        }
+        let slot = self.current_slot().map_or(Slot::A, Slot::other);
+        let start = self
+            .superblock
+            .slot_start(self.area, slot)
+            .ok_or(VolumeError::AreaOutOfRange {
+                area: self.area,
+                areas: self.superblock.area_count,
+            })?;
+        let mut next = start;
+        for chunk in record.chunks(SECTOR_SIZE_BYTES) {
+            next = next.checked_add(1).ok_or(VolumeError::AreaOutOfRange {
+                area: self.area,
+                areas: self.superblock.area_count,
+            })?;
+            let mut data = [0u8; SECTOR_SIZE_BYTES];
+            let mut w = Writer::new(&mut data);
+            w.put(chunk);
+            media.write(next, &data)?;
+        }
+        let fields = SlotHeader::fields(&self.superblock.media_id, self.area, slot, generation, len);
+        let mut header = [0u8; SECTOR_SIZE_BYTES];
+        let mut w = Writer::new(&mut header);
+        w.put(&fields);
+        w.put(&checksum(SLOT_LABEL, &[&fields, record]));
+        media.write(start, &header)?;
+        media.flush()?;
+        self.current = Some((slot, generation));
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+fn checksum(label: &[u8], parts: &[&[u8]]) -> [u8; CHECKSUM_BYTES] {
+    let mut hash = digest::Context::new(&digest::SHA256);
+    hash.update(label);
+    for part in parts {
+        hash.update(part);
+    }
+    let mut out = [0u8; CHECKSUM_BYTES];
+    for (dst, src) in out.iter_mut().zip(hash.finish().as_ref()) {
+        *dst = *src;
+    }
+    out
+}
+
