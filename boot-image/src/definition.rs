@@ -526,7 +526,12 @@ fn steps_at(doc: &ImDocument<String>, offset: usize) -> Vec<Step> {
         }
     }
     let mut best = None;
-    walk(Node::Table(doc.as_table()), &mut Vec::new(), offset, &mut best);
+    walk(
+        Node::Table(doc.as_table()),
+        &mut Vec::new(),
+        offset,
+        &mut best,
+    );
     best.map(|(_, steps)| steps).unwrap_or_default()
 }
 
@@ -1013,7 +1018,10 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
     #[test]
     fn languages_duplicate() {
         assert_eq!(
-            error_after(r#"languages = ["nl", "fr"]"#, r#"languages = ["nl", "fr", "nl"]"#),
+            error_after(
+                r#"languages = ["nl", "fr"]"#,
+                r#"languages = ["nl", "fr", "nl"]"#
+            ),
             "t.toml:5:13: languages: duplicate of entry [0]"
         );
     }
@@ -1040,7 +1048,10 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
     #[test]
     fn event_names_missing_translation() {
         assert_eq!(
-            error_after(r#"names = { nl = "Test", fr = "Essai" }"#, r#"names = { nl = "Test" }"#),
+            error_after(
+                r#"names = { nl = "Test", fr = "Essai" }"#,
+                r#"names = { nl = "Test" }"#
+            ),
             "t.toml:6:9: names.fr: missing translation for an offered language"
         );
     }
@@ -1128,7 +1139,10 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
     #[test]
     fn election_names_missing_translation() {
         assert_eq!(
-            error_after(r#"names = { nl = "Europa", fr = "Europe" }"#, r#"names = { fr = "Europe" }"#),
+            error_after(
+                r#"names = { nl = "Europa", fr = "Europe" }"#,
+                r#"names = { fr = "Europe" }"#
+            ),
             "t.toml:34:9: elections[1].names.nl: missing translation for an offered language"
         );
     }
@@ -1136,7 +1150,10 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
     #[test]
     fn constituency_control_character() {
         assert_eq!(
-            error_after(r#"constituency = "Testkring""#, r#"constituency = "Test\u0007kring""#),
+            error_after(
+                r#"constituency = "Testkring""#,
+                r#"constituency = "Test\u0007kring""#
+            ),
             "t.toml:11:16: elections[0].constituency.nl: contains a control character"
         );
     }
@@ -1180,7 +1197,11 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
 
     #[test]
     fn lists_none() {
-        let text = BASE.replacen("\n[[elections.lists]]\nnumber = 1\nname = \"C\"", "\nlists = []\n[x]\nnumber = 1\nname = \"C\"", 1);
+        let text = BASE.replacen(
+            "\n[[elections.lists]]\nnumber = 1\nname = \"C\"",
+            "\nlists = []\n[x]\nnumber = 1\nname = \"C\"",
+            1,
+        );
         // The replaced tail is not a list any more; cut it off to keep the document valid.
         let text = text.split("[x]").next().unwrap().to_string();
         let err = Definition::parse("t.toml", &text).unwrap_err();
@@ -1419,15 +1440,12 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
         assert_eq!(ids, ["chamber", "region", "europe"]);
         let chamber = &event.elections[0];
         assert_eq!((chamber.seats, chamber.lists.len()), (12, 8));
-        assert!(chamber
-            .lists
+        assert!(chamber.lists.iter().any(|l| l
+            .candidates
             .iter()
-            .any(|l| l.candidates.iter().any(|c| c.kind == CandidateKind::Successor)));
+            .any(|c| c.kind == CandidateKind::Successor)));
         let region = &event.elections[1];
-        assert_eq!(
-            (region.method, region.threshold),
-            (SeatMethod::DHondt, 500)
-        );
+        assert_eq!((region.method, region.threshold), (SeatMethod::DHondt, 500));
         for election in &event.elections {
             for language in Language::ALL {
                 assert!(election.names.get(language).is_some());

@@ -23,9 +23,7 @@ use std::path::Path;
 use std::string::{String, ToString};
 use std::vec::Vec;
 
-use firmware::pin::{
-    PinVerifier, PIN_HASH_BYTES, PIN_MAX_DIGITS, PIN_MIN_DIGITS, PIN_SALT_BYTES,
-};
+use firmware::pin::{PinVerifier, PIN_HASH_BYTES, PIN_MAX_DIGITS, PIN_MIN_DIGITS, PIN_SALT_BYTES};
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -557,8 +555,7 @@ impl AuthorityKey {
 
 const DEV_AUTHORITY_COMMENT: &str =
     "DEVELOPMENT KEY: its seed is public. Verifiers accept it on training images only.";
-const DEV_OFFICE_COMMENT: &str =
-    "DEVELOPMENT KEY: its secret is public. Use it for training only.";
+const DEV_OFFICE_COMMENT: &str = "DEVELOPMENT KEY: its secret is public. Use it for training only.";
 
 /// An election authority public key (Ed25519).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -577,7 +574,8 @@ impl AuthorityPublicKey {
 
     /// The public key file's text.
     pub fn file_text(&self) -> String {
-        let mut comments = std::vec!["Election authority public key (Ed25519): trust it to verify boot images."];
+        let mut comments =
+            std::vec!["Election authority public key (Ed25519): trust it to verify boot images."];
         if self.is_dev() {
             comments.push(DEV_AUTHORITY_COMMENT);
         }
@@ -727,7 +725,8 @@ impl OfficePublicKey {
 
     /// The public key file's text.
     pub fn file_text(&self) -> String {
-        let mut comments = std::vec!["Election office public key (X25519): boot images carry it to seal records."];
+        let mut comments =
+            std::vec!["Election office public key (X25519): boot images carry it to seal records."];
         if self.is_dev() {
             comments.push(DEV_OFFICE_COMMENT);
         }
@@ -871,10 +870,8 @@ mod tests {
 
     /// A fresh empty directory for one test.
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "boot-image-keys-{}-{name}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("boot-image-keys-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -899,7 +896,10 @@ mod tests {
             "dev-office.key".to_string(),
             office.file_text().as_str().to_string(),
         ));
-        files.push(("dev-office.pub".to_string(), office.public_key().file_text()));
+        files.push((
+            "dev-office.pub".to_string(),
+            office.public_key().file_text(),
+        ));
         files
     }
 
@@ -913,7 +913,10 @@ mod tests {
         }
         for (name, text) in dev_files() {
             let committed = std::fs::read_to_string(dir.join(&name)).unwrap();
-            assert_eq!(committed, text, "dev-keys/{name} differs from its derivation");
+            assert_eq!(
+                committed, text,
+                "dev-keys/{name} differs from its derivation"
+            );
         }
         for number in 1..=3u8 {
             let key = AuthorityKey::load(&dir.join(format!("dev-authority-{number}.key"))).unwrap();
@@ -968,7 +971,10 @@ mod tests {
         let again = AuthorityKey::generate(&path).unwrap();
         let err = again.write(&path).unwrap_err();
         assert_eq!(err.problem, KeyProblem::AlreadyExists);
-        assert_eq!(AuthorityKey::load(&path).unwrap().public_key(), key.public_key());
+        assert_eq!(
+            AuthorityKey::load(&path).unwrap().public_key(),
+            key.public_key()
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -995,7 +1001,10 @@ mod tests {
 
     #[test]
     fn loader_errors_name_the_reason() {
-        let good = AuthorityKey::from_seed([9; 32]).file_text().as_str().to_string();
+        let good = AuthorityKey::from_seed([9; 32])
+            .file_text()
+            .as_str()
+            .to_string();
         let public = AuthorityKey::from_seed([9; 32]).public_key().file_text();
         assert_eq!(
             secret_error(&public),
@@ -1044,7 +1053,10 @@ mod tests {
             "the fingerprint does not match the key (damaged or edited file)"
         );
         let err = AuthorityKey::load(Path::new("/nonexistent/k.key")).unwrap_err();
-        assert_eq!(format!("{err}"), "/nonexistent/k.key: cannot read: no such file");
+        assert_eq!(
+            format!("{err}"),
+            "/nonexistent/k.key: cannot read: no such file"
+        );
     }
 
     #[test]
@@ -1053,7 +1065,9 @@ mod tests {
         let path = dir.join("pin");
         let check = |text: &str| {
             std::fs::write(&path, text).unwrap();
-            load_pin(&path).map(|p| p.to_vec()).map_err(|e| format!("{}", e.problem))
+            load_pin(&path)
+                .map(|p| p.to_vec())
+                .map_err(|e| format!("{}", e.problem))
         };
         assert_eq!(check("123456\n"), Ok(b"123456".to_vec()));
         assert_eq!(check("0000"), Ok(b"0000".to_vec()));

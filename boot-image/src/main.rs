@@ -249,7 +249,8 @@ fn iterations(n: u32) -> Result<NonZeroU32, Failure> {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::Input(format!("{}: {}", path.display(), io_reason(&e))))
+    std::fs::read(path)
+        .map_err(|e| Failure::Input(format!("{}: {}", path.display(), io_reason(&e))))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -386,7 +387,10 @@ fn event_summary(event: &Event<'_>) -> String {
 }
 
 fn dev_key_label(public_key: &[u8; 32]) -> String {
-    match DEV_AUTHORITY_PUBLIC_KEYS.iter().position(|k| k == public_key) {
+    match DEV_AUTHORITY_PUBLIC_KEYS
+        .iter()
+        .position(|k| k == public_key)
+    {
         Some(i) => format!(" (development authority key {})", i + 1),
         None => String::new(),
     }
@@ -396,6 +400,13 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref());
     out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut text, byte| {
+        let _ = write!(text, "{byte:02x}");
+        text
+    })
 }
 
 fn keygen(args: &KeygenArgs) -> Result<(), Failure> {
@@ -554,7 +565,10 @@ fn build_image(args: &BuildArgs) -> Result<(), Failure> {
         image.len(),
         signers.len()
     );
-    println!("fingerprint: {}", fingerprint_groups(&inspected.fingerprint));
+    println!(
+        "fingerprint: {}",
+        fingerprint_groups(&inspected.fingerprint)
+    );
     Ok(())
 }
 
@@ -628,8 +642,19 @@ fn inspect_image(args: &InspectArgs) -> Result<(), Failure> {
     })?;
     let m = &inspected.manifest;
     let mut out = String::new();
-    let _ = writeln!(out, "image:        {} ({} bytes)", args.image.display(), image.len());
-    let _ = writeln!(out, "fingerprint:  {}", fingerprint_groups(&inspected.fingerprint));
+    let _ = writeln!(
+        out,
+        "image:        {} ({} bytes)",
+        args.image.display(),
+        image.len()
+    );
+    let _ = writeln!(
+        out,
+        "fingerprint:  {}",
+        fingerprint_groups(&inspected.fingerprint)
+    );
+    // The file's SHA-256 as `sha256sum` prints it, for comparing published images.
+    let _ = writeln!(out, "sha-256:      {}", hex(&sha256(&image)));
     let _ = writeln!(out, "event:        {}", m.event_id);
     let _ = writeln!(out, "mode:         {}", mode_name(m.mode));
     let _ = writeln!(out, "version:      {}", m.version);
@@ -726,7 +751,11 @@ mod tests {
 
     #[test]
     fn dates_from_day_counts() {
-        assert_eq!(date_from_days(0), None, "1970 is before the model's year 2000");
+        assert_eq!(
+            date_from_days(0),
+            None,
+            "1970 is before the model's year 2000"
+        );
         assert_eq!(date_from_days(10_957), Date::new(2000, 1, 1));
         assert_eq!(date_from_days(11_016), Date::new(2000, 2, 29));
         assert_eq!(date_from_days(20_611), Date::new(2026, 6, 7));

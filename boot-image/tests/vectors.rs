@@ -376,6 +376,14 @@ impl Inputs {
     }
 }
 
+/// The signed digest, computed here from the spec rather than by the library.
+fn manifest_digest(header_and_manifest: &[u8]) -> [u8; 32] {
+    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    context.update(b"voting-terminal boot image v1/manifest digest");
+    context.update(header_and_manifest);
+    context.finish().as_ref().try_into().unwrap()
+}
+
 /// Header, manifest, payloads and an empty signature block.
 fn assemble(manifest: &[u8], payloads: &[(MachineKind, &[u8])]) -> Vec<u8> {
     let payload_bytes: usize = payloads.iter().map(|(_, p)| p.len()).sum();
@@ -394,12 +402,26 @@ fn assemble(manifest: &[u8], payloads: &[(MachineKind, &[u8])]) -> Vec<u8> {
     image
 }
 
-/// Replace the signature block with signatures by `signers`, in the given order and
-/// without any of the signer's checks (for duplicate, unsorted and dev-key vectors).
+/// Replace the signature block with signatures by `signers`, sorted by public key as the
+/// format requires, without any of the signer's checks (for images the builder or signer
+/// refuse to make).
 fn sign_raw(image: &[u8], signers: &[&Ed25519KeyPair]) -> Vec<u8> {
-    let layout = Layout::parse(image).unwrap();
-    let digest = layout.manifest_digest();
-    let mut out = layout.unsigned_image.to_vec();
+    let mut sorted = signers.to_vec();
+    sorted.sort_by_key(|k| public(k));
+    sign_raw_in_order(image, &sorted)
+}
+
+/// Like [`sign_raw`], keeping the given order (for the unsorted-signatures vector).
+fn sign_raw_in_order(image: &[u8], signers: &[&Ed25519KeyPair]) -> Vec<u8> {
+    // The digest covers header and manifest only, so even an image the parser refuses
+    // can be signed: parse the header by hand.
+    let header = Header::decode(image).unwrap();
+    let unsigned_len =
+        HEADER_SIZE_BYTES + header.manifest_bytes as usize + header.payload_bytes as usize;
+    let signed = &image[..HEADER_SIZE_BYTES + header.manifest_bytes as usize];
+    let digest = manifest_digest(signed);
+    let layout_unsigned = &image[..unsigned_len];
+    let mut out = layout_unsigned.to_vec();
     out.extend_from_slice(&SIGNATURE_BLOCK_MAGIC);
     out.extend_from_slice(&(signers.len() as u16).to_le_bytes());
     for signer in signers {
@@ -430,37 +452,41 @@ fn generate() -> Vec<Vector> {
     let training = Inputs::new(Mode::Training, &keys);
     let ok_image = sign_all(official.build(), &[a1, a2]);
 
-    let mut vectors = Vec::new();
-    let mut add = |name: &str, expect: &str, description: &str, image: Vec<u8>| {
-        vectors.push(Vector {
-            name: name.to_string(),
-            expect: expect.to_string(),
-            description: description.to_string(),
-            machine: MachineKind::Wasm32,
-            today: date(POLLING_DAY),
-            threshold: 2,
-            trusted: trusted.clone(),
-            fingerprint: None,
-            image,
-        });
-        vectors.last_mut().unwrap()
+    let mut vectors: Vec<Vector> = Vec::new();
+    // A vector verified by a wasm32 machine on the polling day, 2 of the 3 test authorities.
+    let base = |name: &str, expect: &str, description: &str, image: Vec<u8>| Vector {
+        name: name.to_string(),
+        expect: expect.to_string(),
+        description: description.to_string(),
+        machine: MachineKind::Wasm32,
+        today: date(POLLING_DAY),
+        threshold: 2,
+        trusted: trusted.clone(),
+        fingerprint: None,
+        image,
     };
+    macro_rules! add {
+        ($($arg:expr),* $(,)?) => {{
+            vectors.push(base($($arg),*));
+            vectors.last_mut().unwrap()
+        }};
+    }
 
     // Accepted images.
-    add(
+    add!(
         "ok",
         "ok",
         "official image, wasm32 payload, signed by test authorities 1 and 2 (2 of 3)",
         ok_image.clone(),
     );
-    add(
+    add!(
         "ok-three-of-three",
         "ok",
         "official image signed by all three test authorities, 3 of 3 required",
         sign_all(official.build(), &[a3, a1, a2]),
     )
     .threshold = 3;
-    add(
+    add!(
         "ok-unknown-key-ignored",
         "ok",
         "2 of 3 trusted signatures plus one by an untrusted key, which is ignored",
@@ -472,7 +498,7 @@ fn generate() -> Vec<Vector> {
             (MachineKind::Riscv32, RISCV_PAYLOAD),
             (MachineKind::Wasm32, WASM_PAYLOAD),
         ];
-        add(
+        add!(
             "ok-riscv32",
             "ok",
             "image with wasm32 and riscv32 payloads, verified by a riscv32 machine",
@@ -481,7 +507,7 @@ fn generate() -> Vec<Vector> {
         .machine = MachineKind::Riscv32;
     }
     {
-        let v = add(
+        let v = add!(
             "ok-training-dev-key",
             "ok",
             "training image signed by development key 1, trusted by a training terminal (1 of 3)",
@@ -490,7 +516,7 @@ fn generate() -> Vec<Vector> {
         v.trusted = dev_trusted.clone();
         v.threshold = 1;
     }
-    add(
+    add!(
         "ok-training-expired",
         "ok",
         "training image used after its validity window: dates bind official images only",
@@ -499,7 +525,7 @@ fn generate() -> Vec<Vector> {
     .today = date("2027-01-15");
 
     // Refused: the verifier's own configuration.
-    add(
+    add!(
         "invalid-policy",
         "invalid-policy",
         "a policy with threshold 0 would accept unsigned images; nothing is accepted",
@@ -510,7 +536,7 @@ fn generate() -> Vec<Vector> {
     // Refused: layout.
     let mut bad_magic = ok_image.clone();
     bad_magic[0] ^= 0x20;
-    add(
+    add!(
         "bad-magic",
         "bad-magic",
         "first byte changed ('v' for 'V')",
@@ -518,7 +544,7 @@ fn generate() -> Vec<Vector> {
     );
     let mut v2 = ok_image.clone();
     v2[4] = 2;
-    add(
+    add!(
         "unsupported-version",
         "unsupported-version",
         "header format version 2",
@@ -526,19 +552,19 @@ fn generate() -> Vec<Vector> {
     );
     let mut size = ok_image.clone();
     size[6] = 20;
-    add(
+    add!(
         "bad-header-size",
         "bad-header-size",
         "header size field 20 instead of 16",
         size,
     );
-    add(
+    add!(
         "truncated",
         "truncated",
         "the ok image without its last byte",
         ok_image[..ok_image.len() - 1].to_vec(),
     );
-    add(
+    add!(
         "truncated-header",
         "truncated",
         "only the first 10 bytes of the header",
@@ -546,7 +572,7 @@ fn generate() -> Vec<Vector> {
     );
     let mut trailing = ok_image.clone();
     trailing.push(0);
-    add(
+    add!(
         "trailing-bytes",
         "trailing-bytes",
         "the ok image followed by one zero byte",
@@ -555,7 +581,7 @@ fn generate() -> Vec<Vector> {
     let block = payload_offset(&ok_image) + WASM_PAYLOAD.len();
     let mut bad_block = ok_image.clone();
     bad_block[block + 3] = b'X';
-    add(
+    add!(
         "bad-signature-block",
         "bad-signature-block",
         "signature block magic VTSX",
@@ -563,35 +589,31 @@ fn generate() -> Vec<Vector> {
     );
     let mut many = ok_image.clone();
     many[block + 4] = 17;
-    add(
+    add!(
         "too-many-signatures",
         "too-many-signatures",
         "signature block declares 17 signatures (at most 16)",
         many,
     );
-    add(
+    add!(
         "duplicate-signer",
         "duplicate-signer",
         "test authority 1 signs twice (and 2 of 3 would otherwise be counted)",
-        {
-            let mut signers = vec![a1, a1, a2];
-            signers.sort_by_key(|k| public(k));
-            sign_raw(&official.build(), &signers)
-        },
+        sign_raw(&official.build(), &[a1, a1, a2]),
     );
-    add(
+    add!(
         "unsorted-signatures",
         "non-canonical",
         "two valid signatures in decreasing public-key order",
         {
             let mut signers = vec![a1, a2];
             signers.sort_by_key(|k| std::cmp::Reverse(public(k)));
-            sign_raw(&official.build(), &signers)
+            sign_raw_in_order(&official.build(), &signers)
         },
     );
 
     // Refused: manifest.
-    add(
+    add!(
         "malformed-manifest",
         "malformed-manifest",
         "manifest cut inside the mode field (event_id only), signed",
@@ -600,7 +622,7 @@ fn generate() -> Vec<Vector> {
             &[a1, a2],
         ),
     );
-    add(
+    add!(
         "invalid-manifest",
         "invalid-manifest",
         "valid_until (2026-04-30) before valid_from (2026-05-01), signed",
@@ -610,7 +632,7 @@ fn generate() -> Vec<Vector> {
             sign_raw(&reversed.build_unchecked(|_| {}), &[a1, a2])
         },
     );
-    add(
+    add!(
         "non-canonical-manifest",
         "non-canonical",
         "manifest version 1 written as the over-long varint 81 00, signed",
@@ -625,39 +647,35 @@ fn generate() -> Vec<Vector> {
     );
 
     // Refused: signatures.
-    add(
+    add!(
         "dev-key-official",
         "dev-key-official",
         "official image signed by development keys 1 and 2, which a training terminal trusts",
-        {
-            let mut signers = vec![&keys.dev[0], &keys.dev[1]];
-            signers.sort_by_key(|k| public(k));
-            sign_raw(&official.build(), &signers)
-        },
+        sign_raw(&official.build(), &[&keys.dev[0], &keys.dev[1]]),
     )
     .trusted = dev_trusted.clone();
     let mut bad_signature = ok_image.clone();
     let last = bad_signature.len() - 1;
     bad_signature[last - 40] ^= 0x01;
-    add(
+    add!(
         "bad-signature",
         "bad-signature",
         "one bit of the second signature flipped",
         bad_signature,
     );
-    add(
+    add!(
         "below-threshold",
         "below-threshold",
         "signed by test authority 1 only; 2 of 3 required",
         sign_all(official.build(), &[a1]),
     );
-    add(
+    add!(
         "unsigned",
         "below-threshold",
         "the builder's unsigned image",
         official.build(),
     );
-    add(
+    add!(
         "unknown-key",
         "unknown-key",
         "signed by test authority 1 and an untrusted key; 2 of 3 required",
@@ -665,7 +683,7 @@ fn generate() -> Vec<Vector> {
     );
 
     // Refused: payloads.
-    add(
+    add!(
         "wrong-machine",
         "wrong-machine",
         "the ok image (wasm32 payload only) verified by a riscv32 machine",
@@ -675,7 +693,7 @@ fn generate() -> Vec<Vector> {
     let mut tampered = ok_image.clone();
     let at = payload_offset(&tampered) + 4;
     tampered[at] = 0x02;
-    add(
+    add!(
         "digest-mismatch",
         "digest-mismatch",
         "payload byte 4 changed (wasm version 2) after signing",
@@ -683,7 +701,7 @@ fn generate() -> Vec<Vector> {
     );
 
     // Refused: election definition.
-    add(
+    add!(
         "bad-election",
         "bad-election",
         "election definition with 0 seats, signed",
@@ -693,7 +711,7 @@ fn generate() -> Vec<Vector> {
             sign_raw(&zero_seats.build_unchecked(|_| {}), &[a1, a2])
         },
     );
-    add(
+    add!(
         "election-mismatch",
         "election-mismatch",
         "election definition for event OTHER-2026 in a manifest for TEST-2026, signed",
@@ -703,7 +721,7 @@ fn generate() -> Vec<Vector> {
             sign_raw(&other.build_unchecked(|_| {}), &[a1, a2])
         },
     );
-    add(
+    add!(
         "training-election-official-manifest",
         "election-mismatch",
         "a training election definition in an official manifest, signed",
@@ -713,7 +731,7 @@ fn generate() -> Vec<Vector> {
             sign_raw(&mixed.build_unchecked(|_| {}), &[a1, a2])
         },
     );
-    add(
+    add!(
         "weak-pin-verifier",
         "weak-pin-verifier",
         "PIN verifier with 1000 PBKDF2 iterations, signed",
@@ -725,14 +743,14 @@ fn generate() -> Vec<Vector> {
     );
 
     // Refused: dates (official images only).
-    add(
+    add!(
         "expired",
         "expired",
         "the ok image on 2026-07-01, after valid_until 2026-06-30",
         ok_image.clone(),
     )
     .today = date("2026-07-01");
-    add(
+    add!(
         "not-yet-valid",
         "not-yet-valid",
         "the ok image on 2026-04-30, before valid_from 2026-05-01",
@@ -869,11 +887,12 @@ mod erased {
     }
 }
 
-/// The bytes of the annotated dump: the hex before each `#`.
+/// The bytes of the annotated dump: in its first fenced block, the hex before each `#`.
 fn dump_bytes(dump: &str) -> Vec<u8> {
-    let hex: String = dump
+    let fenced = dump.split("```").nth(1).expect("a fenced block");
+    let hex: String = fenced
         .lines()
-        .filter(|l| !l.starts_with("```"))
+        .skip(1) // the fence's info string ("text")
         .map(|l| l.split('#').next().unwrap())
         .collect();
     unhex(&hex)
@@ -938,9 +957,17 @@ fn spec_example_matches_the_ok_vector() {
         .and_then(|(_, rest)| rest.split_once(EXAMPLE_END))
         .map(|(inner, _)| inner)
         .unwrap();
-    let fenced = inner.split("```").nth(1).unwrap();
     let text = std::fs::read_to_string(testdata().join("ok.vector")).unwrap();
-    assert_eq!(dump_bytes(fenced.trim_start_matches("text")), parse_vector("ok", &text).image);
+    assert_eq!(dump_bytes(inner), parse_vector("ok", &text).image);
+}
+
+#[test]
+fn fingerprint_is_the_labelled_digest_of_header_and_manifest() {
+    let text = std::fs::read_to_string(testdata().join("ok.vector")).unwrap();
+    let image = parse_vector("ok", &text).image;
+    let header = Header::decode(&image).unwrap();
+    let signed = &image[..HEADER_SIZE_BYTES + header.manifest_bytes as usize];
+    assert_eq!(inspect(&image).unwrap().fingerprint, manifest_digest(signed));
 }
 
 #[test]

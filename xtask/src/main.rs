@@ -1,2 +1,186 @@
-//! Build helper (work in progress).
-fn main() {}
+//! `cargo xtask`: the project's build helper.
+//!
+//! Plain Rust on std (plus the dependency-free `device-abi` names), so it compiles in
+//! seconds. Run `cargo xtask help` for the subcommands.
+
+mod payload;
+mod step;
+mod targets;
+mod toolchain;
+mod wasm;
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  demo           run the firmware core's terminal state machine through a scripted
+                 polling-station day on the host and print what happened
+  test           install what is missing, then: rustfmt check, clippy (-D warnings),
+                 all tests, check-targets; stops at the first failure
+  check-targets  build the firmware core for wasm32-unknown-unknown and
+                 riscv32imac-unknown-none-elf; build, check and rebuild the payload to
+                 prove it reproducible; lint it; link-check riscv32 without a heap
+  payload        build the wasm payload and print its path
+  help           this text
+
+exit codes: 0 ok, 1 a check failed, 2 usage error or missing prerequisites
+environment: CARGO_TARGET_DIR (default <workspace>/target); cross builds go to
+             <target dir>/cross";
+
+/// Why a command failed, and so the exit code.
+enum Failure {
+    /// A check or build failed (exit 1).
+    Check(String),
+    /// Bad usage or a missing prerequisite we may not install (exit 2).
+    Usage(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Check(message)
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// The host target directory: `$CARGO_TARGET_DIR` or `<root>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                env::current_dir().map(|cwd| cwd.join(&dir)).unwrap_or(dir)
+            }
+        }
+        None => root.join("target"),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let root = workspace_root();
+    let target_dir = target_dir(&root);
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    if args.len() > 1 {
+        eprintln!("xtask: `{command}` takes no arguments\n\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let start = Instant::now();
+    let result = match command {
+        "test" => test(&root, &target_dir),
+        "check-targets" => targets::check(&root, &target_dir).map_err(Failure::Check),
+        "payload" => payload::build(&root, &target_dir)
+            .map(|path| println!("{}", path.display()))
+            .map_err(Failure::Check),
+        "demo" => demo(&root),
+        "help" | "-h" | "--help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => Err(Failure::Usage(format!(
+            "unknown command `{other}`\n\n{USAGE}"
+        ))),
+    };
+    let seconds = start.elapsed().as_secs_f64();
+    match result {
+        Ok(()) => {
+            println!("\nxtask {command}: ok ({seconds:.1} s)");
+            ExitCode::SUCCESS
+        }
+        Err(Failure::Check(message)) => {
+            eprintln!("\nxtask {command}: FAILED after {seconds:.1} s\n{message}");
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("xtask {command}: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Crates outside the host workspace, each its own workspace: (manifest dir, what it is).
+const EXTRA_CRATES: &[(&str, &str)] = &[
+    (payload::CRATE_DIR, "the wasm payload"),
+    (targets::LINK_CHECK_DIR, "the riscv32 link check"),
+];
+
+/// `cargo xtask test`: install, fmt, clippy, tests, check-targets.
+fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
+    let mut install_failure = None;
+    step::run("install prerequisites", || {
+        toolchain::install().map_err(|e| {
+            let message = match &e {
+                toolchain::InstallError::NeedsRoot(m) | toolchain::InstallError::Failed(m) => {
+                    m.clone()
+                }
+            };
+            install_failure = Some(e);
+            message
+        })
+    })
+    .map_err(|message| match install_failure {
+        Some(toolchain::InstallError::NeedsRoot(_)) => Failure::Usage(message),
+        _ => Failure::Check(message),
+    })?;
+    let cargo_in_root = |args: &[&str]| {
+        let mut command = toolchain::cargo();
+        command.args(args).current_dir(root);
+        command
+    };
+    step::run("rustfmt --check", || {
+        toolchain::run(&mut cargo_in_root(&["fmt", "--all", "--", "--check"]))?;
+        for (dir, _) in EXTRA_CRATES {
+            let manifest = root.join(dir).join("Cargo.toml");
+            let mut command = cargo_in_root(&["fmt", "--manifest-path"]);
+            command.arg(manifest).args(["--", "--check"]);
+            toolchain::run(&mut command)?;
+        }
+        Ok(())
+    })?;
+    step::run("clippy -D warnings", || {
+        toolchain::run(&mut cargo_in_root(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
+        // The payload's host-testable code; its wasm-only parts are linted by check-targets.
+        let manifest = root.join(payload::CRATE_DIR).join("Cargo.toml");
+        let mut command = cargo_in_root(&["clippy", "--manifest-path"]);
+        command
+            .arg(manifest)
+            .args(["--tests", "--", "-D", "warnings"]);
+        toolchain::run(&mut command)
+    })?;
+    step::run("tests", || {
+        toolchain::run(&mut cargo_in_root(&["test", "--workspace"]))?;
+        let manifest = root.join(payload::CRATE_DIR).join("Cargo.toml");
+        let mut command = cargo_in_root(&["test", "--manifest-path"]);
+        command.arg(manifest);
+        toolchain::run(&mut command)
+    })?;
+    step::run("check-targets", || targets::check(root, target_dir))?;
+    Ok(())
+}
+
+/// `cargo xtask demo`: run the `demo` example (the firmware core on the host).
+fn demo(root: &Path) -> Result<(), Failure> {
+    let mut command = toolchain::cargo();
+    command
+        .args(["run", "--quiet", "-p", "xtask", "--example", "demo"])
+        .current_dir(root);
+    toolchain::run(&mut command).map_err(Failure::Check)
+}

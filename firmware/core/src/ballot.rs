@@ -580,8 +580,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::election::tests::leak_candidates;
     use crate::election::{
-        Candidate, CandidateKind, Candidates, Date, Event, Language, List, Mode, Names,
-        SeatMethod,
+        Candidate, CandidateKind, Candidates, Date, Event, Language, List, Mode, Names, SeatMethod,
     };
     use proptest::prelude::*;
     use std::boxed::Box;
@@ -668,9 +667,15 @@ pub(crate) mod tests {
             languages: heapless::Vec::from_slice(&[Language::Nl]).unwrap(),
             elections: heapless::Vec::new(),
         });
-        for spec in specs {
+        for (i, spec) in specs.iter().enumerate() {
+            let repeated = specs[..i].iter().any(|s| s.id == spec.id);
+            let id: &'static str = if repeated {
+                std::format!("{}-{i}", spec.id).leak()
+            } else {
+                spec.id
+            };
             let mut election = crate::election::Election {
-                id: spec.id,
+                id,
                 names: Names::same(spec.id),
                 constituency: Names::same("Kieskring"),
                 seats: spec.seats,
@@ -735,7 +740,16 @@ pub(crate) mod tests {
 
     #[test]
     fn field_width_is_ceil_log2() {
-        for (count, bits) in [(0, 0), (1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (256, 8), (257, 9)] {
+        for (count, bits) in [
+            (0, 0),
+            (1, 0),
+            (2, 1),
+            (3, 2),
+            (4, 2),
+            (5, 3),
+            (256, 8),
+            (257, 9),
+        ] {
             assert_eq!(field_bits(count), bits, "{count}");
         }
         assert_eq!(field_bits((1u128 << 27) + 1), 28);
@@ -791,7 +805,10 @@ pub(crate) mod tests {
         assert_eq!(c.decode(&[0x31]), Err(BallotError::NonZeroPadding));
         assert_eq!(
             c.decode(&[0xe8]),
-            Err(BallotError::RankOutOfRange { rank: 29, valid: 29 })
+            Err(BallotError::RankOutOfRange {
+                rank: 29,
+                valid: 29
+            })
         );
         assert_eq!(
             c.decode(&[0x30, 0x00]),
@@ -806,6 +823,29 @@ pub(crate) mod tests {
                 len: 0,
                 expected: 1
             })
+        );
+    }
+
+    #[test]
+    fn worked_example_of_a_chamber_ballot() {
+        // docs/formats/ballot-encoding.md: demo Chamber, list 3 (index 2), the first
+        // titular and the first successor.
+        let event = shaped_event(&DEMO);
+        let chamber = &event.elections[0];
+        let c = BallotCodec::new(chamber);
+        let choice = Choice::Preferences {
+            list: ListIndex::new(2, chamber).unwrap(),
+            candidates: CandidateSet::from_mask((1 << 0) | (1 << 12), 24).unwrap(),
+        };
+        assert_eq!(c.rank(&choice), Ok(1 + 2 * (1 << 24) + 4097));
+        assert_eq!(
+            c.encode(&choice).unwrap().as_bytes(),
+            [0x20, 0x01, 0x00, 0x20]
+        );
+        assert_eq!(c.decode(&[0x20, 0x01, 0x00, 0x20]), Ok(choice));
+        assert_eq!(
+            c.decode(&[0x20, 0x01, 0x00, 0x28]),
+            Err(BallotError::NonZeroPadding)
         );
     }
 
@@ -861,7 +901,13 @@ pub(crate) mod tests {
     /// each re-encodes to itself, and the byte order is the rank order.
     #[test]
     fn every_byte_string_of_small_elections_is_checked() {
-        for counts in [&[3usize, 2, 4][..], &[1], &[0, 0, 0], &[5, 7], &[6, 6, 1, 0]] {
+        for counts in [
+            &[3usize, 2, 4][..],
+            &[1],
+            &[0, 0, 0],
+            &[5, 7],
+            &[6, 6, 1, 0],
+        ] {
             let c = codec(counts);
             let len = c.len_bytes();
             let mut accepted = 0u128;
@@ -883,25 +929,39 @@ pub(crate) mod tests {
     fn encoding_figures_meet_the_goal() {
         let demo = shaped_event(&DEMO);
         let largest = shaped_event(&[LARGEST]);
+        let mut rows: Vec<(&str, BallotCodec)> = demo
+            .elections
+            .iter()
+            .chain(largest.elections.iter())
+            .map(|e| (e.id, BallotCodec::new(e)))
+            .collect();
+        // The list sizes of docs/examples/demo-election.toml (smaller than DEMO).
+        for (id, counts) in [
+            ("file:chamber", &[18, 18, 18, 18, 18, 15, 9, 5][..]),
+            ("file:region", &[13, 13, 13, 10, 13, 6]),
+            ("file:europe", &[9, 9, 9, 9, 6]),
+        ] {
+            rows.push((id, codec(counts)));
+        }
         std::println!(
-            "{:<10} {:>6} {:>11} {:>9} {:>12} {:>6} {:>8}",
+            "{:<13} {:>5} {:>10} {:>5} {:>10} {:>6} {:>5}",
             "election",
             "lists",
-            "candidates",
+            "max cands",
             "bits",
             "log2 N",
             "ratio",
             "bytes"
         );
-        for election in demo.elections.iter().chain(largest.elections.iter()) {
-            let c = BallotCodec::new(election);
+        for (id, c) in rows {
             let bound = (c.valid_ballots() as f64).log2();
             let ratio = f64::from(c.bits()) / bound;
+            let widest = (0..c.lists()).map(|l| c.candidates(l)).max().unwrap();
             std::println!(
-                "{:<10} {:>6} {:>11} {:>9} {:>12.6} {:>6.3} {:>8}",
-                election.id,
+                "{:<13} {:>5} {:>10} {:>5} {:>10.4} {:>6.4} {:>5}",
+                id,
                 c.lists(),
-                c.candidates(0),
+                widest,
                 c.bits(),
                 bound,
                 ratio,
@@ -909,7 +969,7 @@ pub(crate) mod tests {
             );
             assert!(f64::from(c.bits()) >= bound);
             assert!(f64::from(c.bits()) < bound + 1.0, "within one bit");
-            assert!(ratio <= 1.1, "{}: ratio {ratio}", election.id);
+            assert!(ratio <= 1.1, "{id}: ratio {ratio}");
         }
     }
 

@@ -17,11 +17,14 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod app;
 pub mod ballot;
 pub mod election;
 pub mod hal;
+pub mod i18n;
 pub mod media;
 pub mod pin;
+pub mod screen;
 pub mod seal;
 pub mod store;
 pub mod terminal;

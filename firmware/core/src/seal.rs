@@ -15,8 +15,8 @@
 //!   salt = ephemeral public || office public, info = [`SEAL_LABEL`] || header.
 //! * The AEAD binds the header as associated data; the nonce is zero because every key is
 //!   used once.
-//! * The session key (Ed25519, made from entropy at poll opening) signs
-//!   [`SEAL_SIGNATURE_LABEL`] || SHA-256(header || ephemeral public || ciphertext || tag).
+//! * The session key (Ed25519, made from entropy at poll opening) signs the 32-byte digest
+//!   SHA-256([`SEAL_SIGNATURE_LABEL`] || header || ephemeral public || ciphertext || tag).
 //!
 //! The terminal side ([`seal`], [`SessionKey`]) and the office side ([`open`]) share this
 //! module so both follow one definition. Nothing here allocates: callers hand in buffers.
@@ -33,7 +33,7 @@ pub const SEALED_RECORD_MAGIC: [u8; 6] = *b"VTSEAL";
 pub const SEALED_RECORD_VERSION: u16 = 1;
 /// HKDF-SHA256 `info` label for the record key (followed by the header bytes).
 pub const SEAL_LABEL: &[u8] = b"voting-terminal/v1/seal";
-/// Domain-separation label signed before the record digest.
+/// Domain-separation label hashed before the signed part of the record.
 pub const SEAL_SIGNATURE_LABEL: &[u8] = b"voting-terminal/v1/seal-signature";
 
 /// Longest identifier (event id, station id) in bytes; identifiers are printable ASCII.
@@ -61,7 +61,8 @@ pub const TAG_BYTES: usize = 16;
 /// Bytes of the Ed25519 signature that ends the record.
 pub const SIGNATURE_BYTES: usize = 64;
 /// Bytes a sealed record adds to its body.
-pub const SEAL_OVERHEAD_BYTES: usize = HEADER_BYTES + EPHEMERAL_KEY_BYTES + TAG_BYTES + SIGNATURE_BYTES;
+pub const SEAL_OVERHEAD_BYTES: usize =
+    HEADER_BYTES + EPHEMERAL_KEY_BYTES + TAG_BYTES + SIGNATURE_BYTES;
 /// Largest body a record may carry (16 MiB); a bound for readers, far above any station's
 /// ballot store.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -156,17 +157,17 @@ pub enum SealError {
 }
 
 impl SealError {
-    /// Stable code shown on screen and in reports (2xx: record sealing).
+    /// Stable code shown on screen and in reports (7xx: record sealing).
     pub const fn code(&self) -> u16 {
         match self {
-            SealError::Entropy(_) => 201,
-            SealError::SessionKeyRejected => 202,
-            SealError::OfficeKeyRejected => 203,
-            SealError::ZeroGeneration => 204,
-            SealError::BodyTooLarge { .. } => 205,
-            SealError::BufferTooSmall { .. } => 206,
-            SealError::InvalidIdentifier { .. } => 207,
-            SealError::EncryptFailed => 208,
+            SealError::Entropy(_) => 701,
+            SealError::SessionKeyRejected => 702,
+            SealError::OfficeKeyRejected => 703,
+            SealError::ZeroGeneration => 704,
+            SealError::BodyTooLarge { .. } => 705,
+            SealError::BufferTooSmall { .. } => 706,
+            SealError::InvalidIdentifier { .. } => 707,
+            SealError::EncryptFailed => 708,
         }
     }
 }
@@ -381,7 +382,10 @@ impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OpenError::BadMagic { found } => {
-                write!(f, "sealed record: bad magic {found:02x?} (not a sealed record)")
+                write!(
+                    f,
+                    "sealed record: bad magic {found:02x?} (not a sealed record)"
+                )
             }
             OpenError::UnsupportedVersion { version } => write!(
                 f,
@@ -401,10 +405,9 @@ impl fmt::Display for OpenError {
                 f,
                 "sealed record: header field body_len is {len} (max {MAX_BODY_BYTES})"
             ),
-            OpenError::Truncated { needed, available } => write!(
-                f,
-                "sealed record: truncated, {available} bytes of {needed}"
-            ),
+            OpenError::Truncated { needed, available } => {
+                write!(f, "sealed record: truncated, {available} bytes of {needed}")
+            }
             OpenError::TrailingBytes { expected, actual } => write!(
                 f,
                 "sealed record: {actual} bytes, {} trailing after the {expected}-byte record",
@@ -467,9 +470,8 @@ impl Identifier {
         for (dst, src) in bytes.iter_mut().zip(text) {
             *dst = *src;
         }
-        let len = u8::try_from(text.len()).map_err(|_| IdentifierProblem::TooLong {
-            len: text.len(),
-        })?;
+        let len =
+            u8::try_from(text.len()).map_err(|_| IdentifierProblem::TooLong { len: text.len() })?;
         Ok(Identifier { len, bytes })
     }
 
@@ -665,7 +667,8 @@ impl<'a> Writer<'a> {
     }
 
     pub(crate) fn put(&mut self, bytes: &[u8]) {
-        for (dst, src) in (&mut self.rest).zip(bytes) {
+        // `bytes` first: zip stops on it without taking an extra element from `rest`.
+        for (src, dst) in bytes.iter().zip(&mut self.rest) {
             *dst = *src;
         }
     }
@@ -805,13 +808,14 @@ fn record_key(
     Ok(aead::LessSafeKey::new(aead::UnboundKey::from(okm)))
 }
 
-/// The message the session key signs: label || SHA-256(header .. tag).
-fn signed_message(signed_part: &[u8]) -> [u8; SEAL_SIGNATURE_LABEL.len() + DIGEST_BYTES] {
-    let mut message = [0u8; SEAL_SIGNATURE_LABEL.len() + DIGEST_BYTES];
-    let mut w = Writer::new(&mut message);
-    w.put(SEAL_SIGNATURE_LABEL);
-    w.put(digest::digest(&digest::SHA256, signed_part).as_ref());
-    message
+/// The message the session key signs: the domain-separated digest
+/// SHA-256([`SEAL_SIGNATURE_LABEL`] || header || ephemeral public || ciphertext || tag),
+/// as the boot image signs its manifest digest.
+fn signed_message(signed_part: &[u8]) -> [u8; DIGEST_BYTES] {
+    let mut hash = digest::Context::new(&digest::SHA256);
+    hash.update(SEAL_SIGNATURE_LABEL);
+    hash.update(signed_part);
+    digest32(hash.finish())
 }
 
 /// Seal `body` into `out`, returning the record length.
@@ -862,7 +866,11 @@ pub fn seal(
     drop(shared);
 
     let (signed, signature_field) = record
-        .split_at_mut_checked(CIPHERTEXT_OFFSET.saturating_add(body.len()).saturating_add(TAG_BYTES))
+        .split_at_mut_checked(
+            CIPHERTEXT_OFFSET
+                .saturating_add(body.len())
+                .saturating_add(TAG_BYTES),
+        )
         .ok_or(SealError::EncryptFailed)?;
     let (prefix, sealed_body) = signed
         .split_at_mut_checked(CIPHERTEXT_OFFSET)
@@ -1064,7 +1072,10 @@ mod tests {
             .unwrap();
         opened.expect_image(&[0xAB; 32]).unwrap();
         // The ciphertext is not the body.
-        assert_ne!(&record[CIPHERTEXT_OFFSET..CIPHERTEXT_OFFSET + 1000], &body[..]);
+        assert_ne!(
+            &record[CIPHERTEXT_OFFSET..CIPHERTEXT_OFFSET + 1000],
+            &body[..]
+        );
     }
 
     #[test]
@@ -1146,7 +1157,9 @@ mod tests {
             }
         );
         assert_eq!(
-            open(b"PK\x03\x04", &OFFICE_SECRET, &mut out).unwrap_err().class(),
+            open(b"PK\x03\x04", &OFFICE_SECRET, &mut out)
+                .unwrap_err()
+                .class(),
             FailureClass::Header
         );
         assert_eq!(
@@ -1186,14 +1199,21 @@ mod tests {
         );
         // A dead TRNG.
         assert_eq!(
-            seal(&header(1), b"x", &office, &key, &mut FixedEntropy::new(&[]), &mut out),
+            seal(
+                &header(1),
+                b"x",
+                &office,
+                &key,
+                &mut FixedEntropy::new(&[]),
+                &mut out
+            ),
             Err(SealError::Entropy(EntropyError::Unavailable))
         );
         assert!(matches!(
             SessionKey::generate(&mut FixedEntropy::new(&[])),
             Err(SealError::Entropy(_))
         ));
-        assert_eq!(SealError::OfficeKeyRejected.code(), 203);
+        assert_eq!(SealError::OfficeKeyRejected.code(), 703);
     }
 
     #[test]
@@ -1266,12 +1286,18 @@ mod tests {
             w[offset] = value;
             SealedHeader::parse(&w)
         };
-        assert!(matches!(parse_with(0, b'X'), Err(OpenError::BadMagic { .. })));
+        assert!(matches!(
+            parse_with(0, b'X'),
+            Err(OpenError::BadMagic { .. })
+        ));
         assert_eq!(
             parse_with(6, 2),
             Err(OpenError::UnsupportedVersion { version: 2 })
         );
-        assert_eq!(parse_with(146, 2), Err(OpenError::BadPollState { value: 2 }));
+        assert_eq!(
+            parse_with(146, 2),
+            Err(OpenError::BadPollState { value: 2 })
+        );
         assert_eq!(
             parse_with(150, 0x01),
             Err(OpenError::BodyTooLarge { len: 0x0100_0005 })
@@ -1311,14 +1337,26 @@ mod tests {
             0..=MAX_BODY_BYTES as u32,
         )
             .prop_map(
-                |(event_id, station_id, image_digest, session_public_key, generation, closed, body_len)| {
+                |(
+                    event_id,
+                    station_id,
+                    image_digest,
+                    session_public_key,
+                    generation,
+                    closed,
+                    body_len,
+                )| {
                     SealedHeader {
                         record: RecordHeader {
                             event_id,
                             station_id,
                             image_digest,
                             generation,
-                            state: if closed { PollState::Closed } else { PollState::Open },
+                            state: if closed {
+                                PollState::Closed
+                            } else {
+                                PollState::Open
+                            },
                         },
                         session_public_key,
                         body_len,

@@ -86,7 +86,8 @@ const FIRST_CANDIDATE_WORD: usize = 2;
 
 // Capacities fit the on-wire and in-RAM integer widths.
 const _: () = assert!(POOL_BYTES <= u32::MAX as usize);
-const _: () = assert!(MAX_ELECTIONS <= u8::MAX as usize && MAX_LISTS <= u8::MAX as usize);
+const _: () = assert!(MAX_ELECTIONS <= u8::MAX as usize);
+const _: () = assert!(MAX_LISTS <= u8::MAX as usize);
 
 /// Which integrity check failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,7 +259,10 @@ impl fmt::Display for StoreError {
             }
             StoreError::Ballot(e) => write!(f, "invalid ballot: {e}"),
             StoreError::Malformed { section, offset } => {
-                write!(f, "serialized store malformed in {section:?} at byte {offset}")
+                write!(
+                    f,
+                    "serialized store malformed in {section:?} at byte {offset}"
+                )
             }
             StoreError::UnsupportedVersion { version } => {
                 write!(f, "serialized store version {version} is not supported")
@@ -268,7 +272,10 @@ impl fmt::Display for StoreError {
                 write!(f, "serialized store election {election} has another shape")
             }
             StoreError::WrongLength { len, expected } => {
-                write!(f, "serialized store is {len} bytes, header implies {expected}")
+                write!(
+                    f,
+                    "serialized store is {len} bytes, header implies {expected}"
+                )
             }
             StoreError::BufferTooSmall { needed, available } => {
                 write!(f, "buffer too small ({available} bytes, {needed} needed)")
@@ -336,7 +343,8 @@ impl Shape {
                 *slot = narrow(codec.candidates(l))?;
             }
         }
-        shape.elections = u8::try_from(event.elections.len()).map_err(|_| StoreError::NoElections)?;
+        shape.elections =
+            u8::try_from(event.elections.len()).map_err(|_| StoreError::NoElections)?;
         // Every election has a list, so every ballot has at least one byte.
         let capacity = POOL_BYTES.checked_div(voter_bytes).unwrap_or(0);
         shape.capacity = u32::try_from(capacity).unwrap_or(u32::MAX);
@@ -348,7 +356,9 @@ impl Shape {
     }
 
     fn len(&self, election: usize) -> usize {
-        self.ballot_bytes.get(election).map_or(0, |&b| usize::from(b))
+        self.ballot_bytes
+            .get(election)
+            .map_or(0, |&b| usize::from(b))
     }
 
     fn lists(&self, election: usize) -> usize {
@@ -487,12 +497,6 @@ impl fmt::Debug for BallotStore {
     }
 }
 
-impl Default for BallotStore {
-    fn default() -> Self {
-        BallotStore::new()
-    }
-}
-
 impl Drop for BallotStore {
     fn drop(&mut self) {
         self.wipe();
@@ -509,14 +513,9 @@ fn bump(words: &mut [u32], index: usize) -> Option<()> {
 }
 
 /// Recount one election's multiset and compare with its tally block.
-fn recount(
-    ballots: &[u8],
-    codec: &BallotCodec,
-    words: &[u32],
-    voters: u32,
-) -> Result<(), Fault> {
+fn recount(ballots: &[u8], codec: &BallotCodec, words: &[u32], voters: u32) -> Result<(), Fault> {
     let len = codec.len_bytes();
-    if len == 0 || ballots.len() % len != 0 {
+    if ballots.len().checked_rem(len) != Some(0) {
         return Err(Fault::Layout);
     }
     let mut blank = 0u32;
@@ -550,8 +549,8 @@ fn recount(
             start = end;
             end = start.saturating_add(codec.list_span(list));
         }
-        let mask = u64::try_from(rank.saturating_sub(start))
-            .map_err(|_| Fault::NonCanonical { index })?;
+        let mask =
+            u64::try_from(rank.saturating_sub(start)).map_err(|_| Fault::NonCanonical { index })?;
         let bad = Fault::NonCanonical { index };
         if mask == 0 {
             bump(&mut counts, LIST_VOTES_WORD).ok_or(bad)?;
@@ -606,7 +605,7 @@ struct Writer<'b> {
 impl Writer<'_> {
     fn put(&mut self, bytes: &[u8]) -> Result<(), StoreError> {
         let available = self.buf.len();
-        let end = self.at.checked_add(bytes.len()).unwrap_or(usize::MAX);
+        let end = self.at.saturating_add(bytes.len());
         let dst = self
             .buf
             .get_mut(self.at..end)
@@ -687,7 +686,9 @@ pub(crate) enum RamPart {
 }
 
 impl BallotStore {
-    /// An empty store, bound to no event (all memory zero).
+    /// An empty store, bound to no event (all memory zero). Meant for a `static`
+    /// initializer; there is deliberately no `Default`, which invites moves by value.
+    #[allow(clippy::new_without_default)]
     pub const fn new() -> BallotStore {
         BallotStore {
             pool: [0; POOL_BYTES],
@@ -923,10 +924,7 @@ impl BallotStore {
         };
         match *choice {
             Choice::Blank => bump(words, BLANK_WORD),
-            Choice::List(list) => bump(
-                words,
-                list_base(list.get())?.checked_add(LIST_VOTES_WORD)?,
-            ),
+            Choice::List(list) => bump(words, list_base(list.get())?.checked_add(LIST_VOTES_WORD)?),
             Choice::Preferences { list, candidates } => {
                 let base = list_base(list.get())?;
                 bump(words, base.checked_add(PREFERENCE_BALLOTS_WORD)?)?;
@@ -1248,8 +1246,12 @@ mod tests {
                         match pick % 10 {
                             0 => Choice::Blank,
                             1..=3 => Choice::List(list),
-                            _ => Choice::from_marks(list, true, CandidateSet::from_mask(mask, 64).unwrap())
-                                .unwrap(),
+                            _ => Choice::from_marks(
+                                list,
+                                true,
+                                CandidateSet::from_mask(mask, 64).unwrap(),
+                            )
+                            .unwrap(),
                         }
                     })
                     .collect()
@@ -1288,7 +1290,7 @@ mod tests {
             POOL_BYTES + 4 * TALLY_WORDS + core::mem::size_of::<Shape>() + 4 + 4
         );
         assert_eq!(core::mem::size_of::<BallotStore>(), STORE_RAM_BYTES);
-        assert!(STORE_RAM_BYTES <= 256 * 1024, "goal: at most 256 KiB");
+        const { assert!(STORE_RAM_BYTES <= 256 * 1024, "goal: at most 256 KiB") };
         assert_eq!(MAX_SERIALIZED_BYTES, 219_918);
     }
 
@@ -1343,7 +1345,10 @@ mod tests {
             store.cast(&event, choices).unwrap();
         }
         store.verify(&event).unwrap();
-        assert_eq!((store.ballots(0), store.ballots(1), store.ballots(2)), (5, 5, 0));
+        assert_eq!(
+            (store.ballots(0), store.ballots(1), store.ballots(2)),
+            (5, 5, 0)
+        );
         assert_eq!(store.count(&event, 0, &prefs(2, 0b1001)), Ok(2));
         assert_eq!(store.count(&event, 0, &prefs(2, 0b1000)), Ok(0));
         assert_eq!(store.count(&event, 1, &Choice::Blank), Ok(2));
@@ -1355,7 +1360,10 @@ mod tests {
             })
         );
         let chamber = store.tally(0).unwrap();
-        assert_eq!((chamber.blank(), chamber.total(), chamber.lists()), (1, 5, 3));
+        assert_eq!(
+            (chamber.blank(), chamber.total(), chamber.lists()),
+            (1, 5, 3)
+        );
         assert_eq!(chamber.list_votes(0), Some(1));
         assert_eq!(chamber.preference_ballots(2), Some(3));
         assert_eq!(chamber.preferences(2, 0), Some(3));
@@ -1364,7 +1372,7 @@ mod tests {
         assert_eq!(chamber.preferences(2, 4), None);
         assert_eq!(chamber.list_votes(3), None);
         let europe = store.tally(1).unwrap();
-        assert_eq!((europe.blank(), europe.list_votes(1)), (Some(2).unwrap(), Some(2)));
+        assert_eq!((europe.blank(), europe.list_votes(1)), (2, Some(2)));
         assert_eq!(europe.preferences(1, 1), Some(1));
         assert!(store.tally(2).is_none());
         // The chamber multiset in RAM is sorted: blank, list 0, then list 2 ranks.
@@ -1456,13 +1464,26 @@ mod tests {
         targets.extend((0..100 * 8).map(|b| (RamPart::Pool, b)));
         targets.extend((region1.start * 8..(region1.start + 100) * 8).map(|b| (RamPart::Pool, b)));
         // Unused pool: a sample spread over all of it.
-        targets.extend((0..POOL_BYTES * 8).step_by(4_099).map(|b| (RamPart::Pool, b)));
+        targets.extend(
+            (0..POOL_BYTES * 8)
+                .step_by(4_099)
+                .map(|b| (RamPart::Pool, b)),
+        );
         // Tallies of both bound elections, every bit; a sample of the rest.
-        targets.extend((0..2 * ELECTION_TALLY_WORDS * 32).step_by(1).filter(|b| {
-            let word = (b / 32) % ELECTION_TALLY_WORDS;
-            word < FIRST_LIST_WORD + 3 * LIST_TALLY_WORDS
-        }).map(|b| (RamPart::Tallies, b)));
-        targets.extend((0..TALLY_WORDS * 32).step_by(997).map(|b| (RamPart::Tallies, b)));
+        targets.extend(
+            (0..2 * ELECTION_TALLY_WORDS * 32)
+                .step_by(1)
+                .filter(|b| {
+                    let word = (b / 32) % ELECTION_TALLY_WORDS;
+                    word < FIRST_LIST_WORD + 3 * LIST_TALLY_WORDS
+                })
+                .map(|b| (RamPart::Tallies, b)),
+        );
+        targets.extend(
+            (0..TALLY_WORDS * 32)
+                .step_by(997)
+                .map(|b| (RamPart::Tallies, b)),
+        );
         for part in [RamPart::Voters, RamPart::State, RamPart::Capacity] {
             targets.extend((0..32).map(|b| (part, b)));
         }
@@ -1487,7 +1508,7 @@ mod tests {
         let mut store = filled(&event, &voters(&event, 20, 9));
         let word = FIRST_LIST_WORD + LIST_TALLY_WORDS + FIRST_CANDIDATE_WORD + 1;
         store.flip_bit_for_test(RamPart::Tallies, word * 32 + 12);
-        assert_eq!(store.tally(0).unwrap().preferences(1, 1).unwrap() >= 4_096, true);
+        assert!(store.tally(0).unwrap().preferences(1, 1).unwrap() >= 4_096);
         let fault = Err(StoreError::IntegrityFault {
             election: 0,
             fault: Fault::ListTally { list: 1 },
@@ -1495,7 +1516,10 @@ mod tests {
         assert_eq!(store.verify(&event), fault);
         assert_eq!(store.cast(&event, &[Choice::Blank, Choice::Blank]), fault);
         let mut buf = std::vec![0u8; MAX_SERIALIZED_BYTES];
-        assert_eq!(store.serialize(&event, &mut buf).map(|b| b.len()), fault.map(|()| 0));
+        assert_eq!(
+            store.serialize(&event, &mut buf).map(|b| b.len()),
+            fault.map(|()| 0)
+        );
     }
 
     #[test]
@@ -1519,6 +1543,48 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn worked_example_of_the_store_format() {
+        // docs/formats/ballot-store.md
+        let event = tiny_event();
+        let mut store = boxed();
+        store.reset(&event).unwrap();
+        store
+            .cast(&event, &[Choice::List(list(0)), Choice::Blank])
+            .unwrap();
+        let bytes = serialized(&store, &event);
+        let mut expected: Vec<u8> = Vec::new();
+        expected.extend_from_slice(b"VT-STORE");
+        expected.extend_from_slice(&[1, 2, 3, 4, 4, 4, 2, 2, 2, 0, 0, 0, 1]);
+        expected.push(0x04);
+        let word = |v: &mut Vec<u8>, w: u32| v.extend_from_slice(&w.to_be_bytes());
+        for w in [0, 1, 1, 0, 0, 0, 0, 0] {
+            word(&mut expected, w);
+        }
+        for _ in 0..12 {
+            word(&mut expected, 0);
+        }
+        expected.push(0x00);
+        for w in [1, 1] {
+            word(&mut expected, w);
+        }
+        for _ in 0..8 {
+            word(&mut expected, 0);
+        }
+        assert_eq!(bytes.len(), 175);
+        assert_eq!(&bytes[..143], &expected[..]);
+        let hex: std::string::String = bytes[143..]
+            .iter()
+            .map(|b| std::format!("{b:02x}"))
+            .collect();
+        std::println!("worked example digest: {hex}");
+        assert_eq!(hex, WORKED_EXAMPLE_DIGEST);
+    }
+
+    /// The digest of the worked example, as printed in docs/formats/ballot-store.md.
+    const WORKED_EXAMPLE_DIGEST: &str =
+        "bca2431089106a678c32c5b6abdad25092ffd5dfe6a9ecc74e4049d91559e432";
 
     #[test]
     fn an_empty_store_serializes_and_loads() {
@@ -1561,7 +1627,24 @@ mod tests {
     fn every_single_bit_flip_of_a_serialized_store_is_detected() {
         let tiny = every_bit_flip_is_refused(&tiny_event());
         let demo = every_bit_flip_is_refused(&shaped_event(&DEMO));
-        std::println!("100 voters: tiny event {tiny} bytes, demo event {demo} bytes; all flips refused");
+        std::println!(
+            "100 voters: tiny event {tiny} bytes, demo event {demo} bytes; all flips refused"
+        );
+    }
+
+    /// Swap the first two different chamber ballots of one list (tiny event: list `l`
+    /// owns ranks `1 + 16 l .. 17 + 16 l`, stored as `rank << 2`).
+    #[allow(clippy::ptr_arg)] // a `Tamper` also inserts bytes
+    fn swap_within_a_list(bytes: &mut Vec<u8>) {
+        let list_of = |b: u8| (b >> 2).saturating_sub(1) / 16;
+        let i = (21..120)
+            .find(|&i| {
+                bytes[i] >> 2 != 0
+                    && bytes[i] != bytes[i + 1]
+                    && list_of(bytes[i]) == list_of(bytes[i + 1])
+            })
+            .unwrap();
+        bytes.swap(i, i + 1);
     }
 
     /// Tampering with a valid digest still fails on the structure, order and recount.
@@ -1574,15 +1657,85 @@ mod tests {
         // Offsets: header 10, shape 4 + 3, count 4, chamber ballots 100.
         let ballots = 10 + 7 + 4;
         let tallies = ballots + 100;
-        let cases: [(&str, fn(&mut Vec<u8>), fn(&StoreError) -> bool); 8] = [
-            ("unsorted", |b| b.swap(21, 120), |e| matches!(e, StoreError::IntegrityFault { election: 0, fault: Fault::Unsorted { .. } })),
-            ("tally", |b| b[121 + 11] ^= 1, |e| matches!(e, StoreError::IntegrityFault { election: 0, fault: Fault::ListTally { list: 0 } })),
-            ("blank", |b| b[121 + 3] ^= 1, |e| matches!(e, StoreError::IntegrityFault { election: 0, fault: Fault::Blank })),
-            ("padding", |b| b[120] |= 1, |e| matches!(e, StoreError::IntegrityFault { election: 0, fault: Fault::NonCanonical { index: 99 } })),
-            ("count", |b| b[20] -= 1, |e| matches!(e, StoreError::WrongLength { .. })),
-            ("shape", |b| b[11] ^= 1, |e| matches!(e, StoreError::ShapeMismatch { election: 0 })),
-            ("elections", |b| b[9] = 3, |e| matches!(e, StoreError::WrongElectionCount { given: 3, expected: 2 })),
-            ("trailing", |b| b.insert(b.len() - STORE_DIGEST_BYTES, 0), |e| matches!(e, StoreError::WrongLength { .. })),
+        type Tamper = fn(&mut Vec<u8>);
+        type Expect = fn(&StoreError) -> bool;
+        let cases: [(&str, Tamper, Expect); 8] = [
+            ("unsorted", swap_within_a_list, |e| {
+                matches!(
+                    e,
+                    StoreError::IntegrityFault {
+                        election: 0,
+                        fault: Fault::Unsorted { .. }
+                    }
+                )
+            }),
+            (
+                "tally",
+                |b| b[121 + 11] ^= 1,
+                |e| {
+                    matches!(
+                        e,
+                        StoreError::IntegrityFault {
+                            election: 0,
+                            fault: Fault::ListTally { list: 0 }
+                        }
+                    )
+                },
+            ),
+            (
+                "blank",
+                |b| b[121 + 3] ^= 1,
+                |e| {
+                    matches!(
+                        e,
+                        StoreError::IntegrityFault {
+                            election: 0,
+                            fault: Fault::Blank
+                        }
+                    )
+                },
+            ),
+            (
+                "padding",
+                |b| b[120] |= 1,
+                |e| {
+                    matches!(
+                        e,
+                        StoreError::IntegrityFault {
+                            election: 0,
+                            fault: Fault::NonCanonical { index: 99 }
+                        }
+                    )
+                },
+            ),
+            (
+                "count",
+                |b| b[20] -= 1,
+                |e| matches!(e, StoreError::WrongLength { .. }),
+            ),
+            (
+                "shape",
+                |b| b[11] ^= 1,
+                |e| matches!(e, StoreError::ShapeMismatch { election: 0 }),
+            ),
+            (
+                "elections",
+                |b| b[9] = 3,
+                |e| {
+                    matches!(
+                        e,
+                        StoreError::WrongElectionCount {
+                            given: 3,
+                            expected: 2
+                        }
+                    )
+                },
+            ),
+            (
+                "trailing",
+                |b| b.insert(b.len() - STORE_DIGEST_BYTES, 0),
+                |e| matches!(e, StoreError::WrongLength { .. }),
+            ),
         ];
         assert_eq!(bytes[ballots - 1], 100);
         assert_eq!(tallies, 121);
@@ -1604,7 +1757,10 @@ mod tests {
         );
         let mut bad = bytes.clone();
         bad[8] = 2;
-        assert_eq!(target.load(&event, &bad), Err(StoreError::UnsupportedVersion { version: 2 }));
+        assert_eq!(
+            target.load(&event, &bad),
+            Err(StoreError::UnsupportedVersion { version: 2 })
+        );
         let mut bad = bytes.clone();
         bad.push(0);
         assert_eq!(target.load(&event, &bad), Err(StoreError::DigestMismatch));
@@ -1629,7 +1785,10 @@ mod tests {
         let mut event = tiny_event();
         event.elections[1].lists.clear();
         let mut store = boxed();
-        assert_eq!(store.reset(&event), Err(StoreError::EmptyElection { election: 1 }));
+        assert_eq!(
+            store.reset(&event),
+            Err(StoreError::EmptyElection { election: 1 })
+        );
         event.elections.clear();
         assert_eq!(store.reset(&event), Err(StoreError::NoElections));
     }

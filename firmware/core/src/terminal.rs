@@ -1287,6 +1287,7 @@ mod tests {
     use crate::pin::PIN_MIN_ITERATIONS;
     use core::num::NonZeroU32;
     use std::boxed::Box;
+    use std::string::ToString;
     use std::vec::Vec;
 
     const PIN: &[u8] = b"4711";
@@ -1449,7 +1450,6 @@ mod tests {
                 reason: HaltReason::MediaFailure,
             }),
             (Phase::PoweredOff, _) => Some(TerminalError::PoweredOff { action }),
-            _ => Some(TerminalError::CounterOverflow), // unreachable in this table
         }
     }
 

@@ -1,0 +1,765 @@
+//! The device-independent firmware main loop: input events in, terminal actions, screens out.
+//!
+//! The wasm payload and the boards call [`App::boot`] once, then [`App::handle`] for every
+//! [`InputEvent`] and [`App::tick`] now and then. The app owns the [`Terminal`] (the state
+//! machine), the UI state (page, keyboard focus, large-text mode, the PIN pad, short
+//! messages) and draws the current [`screen`] into the framebuffer, flushing only the
+//! changed area.
+//!
+//! Input mapping:
+//! - a tap on a named [`Element`] activates it; taps elsewhere do nothing;
+//! - voter keys: Up/Left and Down/Right move a visible focus frame over the elements in
+//!   layout order, Enter activates the focused element, Back goes back one screen (or
+//!   leaves the PIN pad);
+//! - operator keys: activate voter, cancel session, open / close poll (each shows a PIN pad
+//!   with digits, clear, OK and cancel), power off.
+//!
+//! A refused action (wrong PIN, nothing marked, a voter in the booth, ...) is shown over the
+//! title bar as `E<code>: <explanation>` and is not an error of [`App::handle`]; `handle`
+//! fails only when a device fails or the terminal halts. A halted terminal shows an error
+//! screen with a stable code and what the president should do.
+
+use crate::election::{Event, Language, MAX_ELECTIONS};
+use crate::hal::{
+    Area, Clock, Display, DisplayError, Entropy, Framebuffer, InputEvent, Key, Media,
+};
+use crate::hal::{OperatorKey, Printer};
+use crate::i18n::Text;
+use crate::pin::PinVerifier;
+use crate::screen::{self, Element, Notice, PinPurpose, Screen, View};
+use crate::store::BallotStore;
+use crate::terminal::{
+    Action, ActionKind, HaltReason, Phase, State, Step, Terminal, TerminalError,
+};
+use core::fmt;
+use zeroize::Zeroize;
+
+/// Most PIN digits the pad accepts.
+pub const MAX_PIN_DIGITS: usize = 12;
+/// How long the "vote recorded" and "session cancelled" screens stay, in milliseconds.
+pub const MESSAGE_SCREEN_MS: u64 = 5_000;
+/// Code shown when the ballot store failed its integrity check.
+pub const HALT_MEMORY_CODE: u16 = 510;
+/// Code shown when the results media failed.
+pub const HALT_MEDIA_CODE: u16 = 520;
+/// Code shown when another device failed.
+pub const HALT_DEVICE_CODE: u16 = 530;
+/// Code of a display transfer failure.
+pub const DISPLAY_FAILED_CODE: u16 = 600;
+
+/// The devices the app drives.
+pub struct Devices<'d> {
+    /// The panel.
+    pub display: &'d mut dyn Display,
+    /// The removable results media.
+    pub media: &'d mut dyn Media,
+    /// The report printer.
+    pub printer: &'d mut dyn Printer,
+    /// RTC and milliseconds.
+    pub clock: &'d dyn Clock,
+    /// The TRNG.
+    pub entropy: &'d mut dyn Entropy,
+}
+
+/// What the boot stage hands over from the verified image.
+pub struct BootInfo<'a> {
+    /// The election event (decoded from the manifest).
+    pub event: &'a Event<'a>,
+    /// SHA-256 of the boot image.
+    pub image_fingerprint: [u8; 32],
+    /// The office's X25519 key the sealed records are encrypted to.
+    pub office_public_key: [u8; 32],
+    /// The operator PIN verifier.
+    pub pin_verifier: PinVerifier,
+    /// The polling station's identifier.
+    pub station: &'a str,
+}
+
+/// Errors of the app. Each has a stable [`AppError::code`], the one shown on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The terminal refused to start, or halted (see [`Phase::Halted`]).
+    Terminal(TerminalError),
+    /// The terminal halted for a reason found outside an action.
+    Halted {
+        /// Why.
+        reason: HaltReason,
+    },
+    /// The display did not take the frame; the area stays dirty and is sent again.
+    Display(DisplayError),
+}
+
+impl AppError {
+    /// Stable code: the terminal's codes (1xx..5xx), 510/520/530 for halts, 600 display.
+    pub const fn code(&self) -> u16 {
+        match self {
+            AppError::Terminal(e) => e.code(),
+            AppError::Halted { reason } => halt_code(*reason),
+            AppError::Display(_) => DISPLAY_FAILED_CODE,
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Terminal(e) => write!(f, "{e}"),
+            AppError::Halted { reason } => write!(f, "E{}: halted ({reason:?})", self.code()),
+            AppError::Display(e) => write!(f, "E{}: {e}", self.code()),
+        }
+    }
+}
+
+/// The code shown for a halt.
+pub const fn halt_code(reason: HaltReason) -> u16 {
+    match reason {
+        HaltReason::MemoryIntegrity => HALT_MEMORY_CODE,
+        HaltReason::MediaFailure => HALT_MEDIA_CODE,
+        _ => HALT_DEVICE_CODE,
+    }
+}
+
+/// A temporary screen over the terminal's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Overlay {
+    None,
+    Pin {
+        purpose: PinPurpose,
+        digits: [u8; MAX_PIN_DIGITS],
+        len: usize,
+    },
+    Recorded {
+        until_ms: u64,
+    },
+    Cancelled {
+        until_ms: u64,
+    },
+}
+
+/// Identifies a screen, to reset page and focus when it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ScreenKey {
+    phase: Phase,
+    election: Option<usize>,
+    overlay: u8,
+}
+
+struct Ui {
+    overlay: Overlay,
+    large: bool,
+    page: usize,
+    focus: usize,
+    keyboard: bool,
+    notice: Option<Notice>,
+    language: Language,
+    /// The language of the last voter, for the message after the session.
+    voter_language: Language,
+    key: ScreenKey,
+}
+
+impl Ui {
+    fn clear_pin(&mut self) {
+        if let Overlay::Pin { digits, len, .. } = &mut self.overlay {
+            digits.zeroize();
+            len.zeroize();
+        }
+    }
+}
+
+/// The firmware: terminal, UI state and framebuffer.
+pub struct App<'a> {
+    terminal: Terminal<'a>,
+    frame: &'a mut Framebuffer,
+    fingerprint: [u8; 32],
+    office_public_key: [u8; 32],
+    station: &'a str,
+    ui: Ui,
+}
+
+impl fmt::Debug for App<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("terminal", &self.terminal)
+            .field("large", &self.ui.large)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for App<'_> {
+    fn drop(&mut self) {
+        self.ui.clear_pin();
+    }
+}
+
+fn overlay_tag(o: &Overlay) -> u8 {
+    match o {
+        Overlay::None => 0,
+        Overlay::Pin { .. } => 1,
+        Overlay::Recorded { .. } => 2,
+        Overlay::Cancelled { .. } => 3,
+    }
+}
+
+/// Everything to build a [`View`], borrowed apart from the framebuffer.
+struct Parts<'s, 'a> {
+    terminal: &'s Terminal<'a>,
+    ui: &'s Ui,
+    fingerprint: &'s [u8; 32],
+    station: &'s str,
+}
+
+impl<'s> Parts<'s, '_> {
+    fn view(&self) -> View<'s> {
+        let terminal = self.terminal;
+        let ui = self.ui;
+        let event = terminal.event();
+        let mut language = ui.language;
+        let screen = match (terminal.state(), &ui.overlay) {
+            (State::PoweredOff, _) => Screen::PoweredOff,
+            (State::Halted(reason), _) => Screen::Halted {
+                reason: *reason,
+                code: halt_code(*reason),
+            },
+            (_, Overlay::Pin { purpose, len, .. }) => Screen::Pin {
+                purpose: *purpose,
+                digits: *len,
+            },
+            (State::PollNotOpened, _) => Screen::Boot {
+                fingerprint: self.fingerprint,
+                station: self.station,
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            (State::PollOpen, Overlay::Recorded { .. }) => {
+                language = ui.voter_language;
+                Screen::Recorded
+            }
+            (State::PollOpen, Overlay::Cancelled { .. }) => {
+                language = ui.voter_language;
+                Screen::Cancelled
+            }
+            (State::PollOpen, _) => Screen::Waiting {
+                counters: terminal.counters(),
+            },
+            (State::Voting(session), _) => {
+                language = session.language();
+                match session.step() {
+                    Step::Language => Screen::Language,
+                    Step::Lists { election, change } => Screen::Lists {
+                        election,
+                        drafted: match session.draft(election) {
+                            Some(crate::terminal::Draft::Marks { list, .. }) => Some(list.get()),
+                            _ => None,
+                        },
+                        back: change || election > 0 || event.languages.len() > 1,
+                    },
+                    Step::Candidates { election, .. } => Screen::Candidates {
+                        election,
+                        draft: session.draft(election).unwrap_or_default(),
+                    },
+                    _ => Screen::Review {
+                        choices: session.review().unwrap_or(&[]),
+                    },
+                }
+            }
+            (State::Closed, _) => {
+                let mut ballots = [0usize; MAX_ELECTIONS];
+                for (e, slot) in ballots.iter_mut().enumerate() {
+                    *slot = terminal.store().ballots(e);
+                }
+                Screen::Closed {
+                    counters: terminal.counters(),
+                    ballots,
+                }
+            }
+        };
+        View {
+            event,
+            screen,
+            language,
+            large: ui.large,
+            page: ui.page,
+            focus: ui.keyboard.then_some(ui.focus),
+            notice: ui.notice,
+        }
+    }
+
+    fn key(&self) -> ScreenKey {
+        let election = match self.terminal.session().map(|s| s.step()) {
+            Some(Step::Lists { election, .. }) => Some(election),
+            Some(Step::Candidates { election, .. }) => Some(election.saturating_add(1000)),
+            _ => None,
+        };
+        ScreenKey {
+            phase: self.terminal.phase(),
+            election,
+            overlay: overlay_tag(&self.ui.overlay),
+        }
+    }
+}
+
+/// The text shown for a refused action.
+fn notice_for(e: &TerminalError) -> Notice {
+    let text = match e {
+        TerminalError::WrongPin { locked_for_ms, .. } if *locked_for_ms > 0 => Text::PinLocked,
+        TerminalError::WrongPin { .. } => Text::PinWrong,
+        TerminalError::PinLocked { .. } => Text::PinLocked,
+        TerminalError::NothingMarked { .. } => Text::NothingMarked,
+        TerminalError::VoterInBooth { .. } => Text::VoterInBooth,
+        TerminalError::CountersMismatch { .. } | TerminalError::StoreMismatch { .. } => {
+            Text::CannotClose
+        }
+        TerminalError::StoreFull { .. } => Text::StoreFull,
+        _ => Text::NotPossible,
+    };
+    Notice {
+        code: e.code(),
+        text,
+    }
+}
+
+impl<'a> App<'a> {
+    /// Start the firmware: build the terminal for the verified image, draw and flush the
+    /// first screen (the image fingerprint, version, mode and station).
+    pub fn boot(
+        mut info: BootInfo<'a>,
+        store: &'a mut BallotStore,
+        frame: &'a mut Framebuffer,
+        dev: &mut Devices<'_>,
+    ) -> Result<App<'a>, AppError> {
+        let terminal = Terminal::new(info.event, info.pin_verifier, store);
+        info.pin_verifier.zeroize();
+        let terminal = terminal.map_err(AppError::Terminal)?;
+        let language = info
+            .event
+            .languages
+            .first()
+            .copied()
+            .unwrap_or(Language::Nl);
+        let mut app = App {
+            terminal,
+            frame,
+            fingerprint: info.image_fingerprint,
+            office_public_key: info.office_public_key,
+            station: info.station,
+            ui: Ui {
+                overlay: Overlay::None,
+                large: false,
+                page: 0,
+                focus: 0,
+                keyboard: false,
+                notice: None,
+                language,
+                voter_language: language,
+                key: ScreenKey {
+                    phase: Phase::PollNotOpened,
+                    election: None,
+                    overlay: 0,
+                },
+            },
+        };
+        app.render(dev)?;
+        Ok(app)
+    }
+
+    /// Handle one input event, then redraw and flush the changed area.
+    pub fn handle(&mut self, input: InputEvent, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        let was_halted = self.terminal.phase() == Phase::Halted;
+        if let Some(session) = self.terminal.session() {
+            self.ui.voter_language = session.language();
+        }
+        self.ui.notice = None;
+        let outcome = match input {
+            InputEvent::Tap { x, y } => {
+                self.ui.keyboard = false;
+                match self.element_at(x, y) {
+                    Some(element) => self.activate(element, dev),
+                    None => Ok(()),
+                }
+            }
+            InputEvent::Key(key) => {
+                let first_key = !self.ui.keyboard;
+                self.ui.keyboard = true;
+                self.key(key, first_key, dev)
+            }
+            InputEvent::Operator(key) => self.operator(key, dev),
+        };
+        let halted = match outcome {
+            Err(e) if !was_halted && self.terminal.phase() == Phase::Halted => Some(e),
+            Err(e) => {
+                self.ui.notice = Some(notice_for(&e));
+                None
+            }
+            Ok(()) => None,
+        };
+        self.render(dev)?;
+        match halted {
+            Some(e) => Err(AppError::Terminal(e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Let time pass: the "vote recorded" and "cancelled" screens go away after
+    /// [`MESSAGE_SCREEN_MS`].
+    pub fn tick(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        let now = dev.clock.now_ms();
+        if let Overlay::Recorded { until_ms } | Overlay::Cancelled { until_ms } = self.ui.overlay {
+            if now >= until_ms {
+                self.ui.overlay = Overlay::None;
+            }
+        }
+        self.render(dev)
+    }
+
+    /// The supply is failing: wipe the store, the session and the PIN pad now, and show
+    /// the powered-off screen.
+    pub fn power_fail(&mut self, dev: &mut Devices<'_>) {
+        self.terminal.power_fail();
+        self.wiped(dev);
+    }
+
+    /// Power off: wipe the ballot store, session secrets and framebuffer, and show the
+    /// powered-off screen. (The operator key asks the terminal first and is refused while
+    /// the poll is open; this is the platform's unconditional power-off.)
+    pub fn power_off(&mut self, dev: &mut Devices<'_>) {
+        if self.terminal.power_off().is_err() {
+            self.terminal.power_fail();
+        }
+        self.wiped(dev);
+    }
+
+    /// Stop after a fault found outside the terminal (e.g. the results media failed):
+    /// the voter's session is wiped and the error screen shows the reason's stable code
+    /// and what the president should do. Only power-off remains possible.
+    pub fn halt(&mut self, reason: HaltReason, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        self.ui.clear_pin();
+        self.ui.overlay = Overlay::None;
+        self.terminal.halt(reason);
+        self.render(dev)
+    }
+
+    /// Call `visit(element, area)` for every touch target on the current screen, in
+    /// keyboard focus order.
+    pub fn elements(&self, mut visit: impl FnMut(Element, Area)) {
+        screen::for_each_element(&self.parts().view(), |_, e, area| visit(e, area));
+    }
+
+    /// The area of the touch target `name` on the current screen (names as in
+    /// [`Element`]'s `Display`: `list-3`, `candidate-2`, `blank`, `next`, `pin-7`, ...).
+    pub fn element(&self, name: &str) -> Option<Area> {
+        let mut found = None;
+        screen::for_each_element(&self.parts().view(), |_, e, area| {
+            if found.is_none() && e.is_named(name) {
+                found = Some(area);
+            }
+        });
+        found
+    }
+
+    /// The element with the keyboard focus, if the keyboard is in use.
+    pub fn focused(&self) -> Option<Element> {
+        if !self.ui.keyboard {
+            return None;
+        }
+        self.nth_element(self.ui.focus)
+    }
+
+    /// Write all text visible now, one line per text item.
+    pub fn screen_text(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        screen::write_text(&self.parts().view(), out)
+    }
+
+    /// Where the terminal is.
+    pub fn phase(&self) -> Phase {
+        self.terminal.phase()
+    }
+
+    /// The terminal (read-only), e.g. for counters and the review.
+    pub fn terminal(&self) -> &Terminal<'a> {
+        &self.terminal
+    }
+
+    /// Whether large text / high contrast is on.
+    pub fn large_text(&self) -> bool {
+        self.ui.large
+    }
+
+    /// SHA-256 of the boot image this firmware came from.
+    pub fn image_fingerprint(&self) -> &[u8; 32] {
+        &self.fingerprint
+    }
+
+    /// The office key sealed records are encrypted to.
+    pub fn office_public_key(&self) -> &[u8; 32] {
+        &self.office_public_key
+    }
+
+    /// The framebuffer as last drawn.
+    pub fn frame(&self) -> &Framebuffer {
+        self.frame
+    }
+
+    // -- internals ---------------------------------------------------------------------------
+
+    fn parts(&self) -> Parts<'_, 'a> {
+        Parts {
+            terminal: &self.terminal,
+            ui: &self.ui,
+            fingerprint: &self.fingerprint,
+            station: self.station,
+        }
+    }
+
+    fn render(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        let key = self.parts().key();
+        if key != self.ui.key {
+            self.ui.key = key;
+            self.ui.page = 0;
+            self.ui.focus = 0;
+        }
+        let parts = Parts {
+            terminal: &self.terminal,
+            ui: &self.ui,
+            fingerprint: &self.fingerprint,
+            station: self.station,
+        };
+        let view = parts.view();
+        let pages = screen::pages(&view);
+        if self.ui.page >= pages {
+            self.ui.page = pages.saturating_sub(1);
+        }
+        let view = Parts {
+            terminal: &self.terminal,
+            ui: &self.ui,
+            fingerprint: &self.fingerprint,
+            station: self.station,
+        }
+        .view();
+        screen::draw(&view, self.frame);
+        self.frame.flush(dev.display).map_err(AppError::Display)
+    }
+
+    fn wiped(&mut self, dev: &mut Devices<'_>) {
+        self.ui.clear_pin();
+        self.ui.overlay = Overlay::None;
+        self.ui.notice = None;
+        self.ui.keyboard = false;
+        // The powered-off screen overwrites every pixel; a failing panel cannot be helped.
+        let _ = self.render(dev);
+    }
+
+    fn element_count(&self) -> usize {
+        let mut count = 0usize;
+        screen::for_each_element(&self.parts().view(), |_, _, _| {
+            count = count.saturating_add(1);
+        });
+        count
+    }
+
+    fn nth_element(&self, n: usize) -> Option<Element> {
+        let mut found = None;
+        screen::for_each_element(&self.parts().view(), |i, e, _| {
+            if i == n {
+                found = Some(e);
+            }
+        });
+        found
+    }
+
+    fn element_at(&self, x: u16, y: u16) -> Option<Element> {
+        let mut found = None;
+        screen::for_each_element(&self.parts().view(), |_, e, area| {
+            if found.is_none() && area.contains(x, y) {
+                found = Some(e);
+            }
+        });
+        found
+    }
+
+    fn key(
+        &mut self,
+        key: Key,
+        first_key: bool,
+        dev: &mut Devices<'_>,
+    ) -> Result<(), TerminalError> {
+        let count = self.element_count().max(1);
+        match key {
+            // The first key press only shows where the focus is.
+            Key::Up | Key::Left | Key::Down | Key::Right if first_key => Ok(()),
+            Key::Up | Key::Left => {
+                self.ui.focus = self
+                    .ui
+                    .focus
+                    .checked_sub(1)
+                    .unwrap_or(count.saturating_sub(1));
+                Ok(())
+            }
+            Key::Down | Key::Right => {
+                let next = self.ui.focus.saturating_add(1);
+                self.ui.focus = if next >= count { 0 } else { next };
+                Ok(())
+            }
+            Key::Enter => match self.nth_element(self.ui.focus) {
+                Some(element) => self.activate(element, dev),
+                None => Ok(()),
+            },
+            Key::Back => {
+                if matches!(self.ui.overlay, Overlay::Pin { .. }) {
+                    self.leave_pin();
+                    Ok(())
+                } else if self.terminal.session().is_some() {
+                    self.terminal.back()
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn leave_pin(&mut self) {
+        self.ui.clear_pin();
+        self.ui.overlay = Overlay::None;
+    }
+
+    fn activate(&mut self, element: Element, dev: &mut Devices<'_>) -> Result<(), TerminalError> {
+        let t = &mut self.terminal;
+        match element {
+            Element::Language(l) => t.handle(Action::ChooseLanguage(l)),
+            Element::List(i) => t.handle(Action::ChooseList(i)),
+            Element::Blank => t.handle(Action::ChooseBlank),
+            Element::TopBox => t.handle(Action::ToggleTopBox),
+            Element::Candidate(i) => t.handle(Action::ToggleCandidate(i)),
+            Element::Next => t.handle(Action::Next),
+            Element::Back => t.handle(Action::Back),
+            Element::Change(i) => t.handle(Action::ChangeElection(i)),
+            Element::Confirm => {
+                t.handle(Action::Confirm)?;
+                // The terminal has cast exactly the review into the store.
+                self.ui.overlay = Overlay::Recorded {
+                    until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
+                };
+                Ok(())
+            }
+            Element::PagePrev => {
+                self.ui.page = self.ui.page.saturating_sub(1);
+                Ok(())
+            }
+            Element::PageNext => {
+                self.ui.page = self.ui.page.saturating_add(1);
+                Ok(())
+            }
+            Element::LargeText => {
+                self.ui.large = !self.ui.large;
+                self.ui.page = 0;
+                // Keep the focus on the toggle, wherever the new layout puts it.
+                let mut at = 0;
+                screen::for_each_element(&self.parts().view(), |i, e, _| {
+                    if e == Element::LargeText {
+                        at = i;
+                    }
+                });
+                self.ui.focus = at;
+                Ok(())
+            }
+            Element::PinDigit(d) => {
+                if let Overlay::Pin { digits, len, .. } = &mut self.ui.overlay {
+                    if let Some(slot) = digits.get_mut(*len) {
+                        *slot = b'0'.saturating_add(d.min(9));
+                        *len = len.saturating_add(1);
+                    }
+                }
+                Ok(())
+            }
+            Element::PinClear => {
+                if let Overlay::Pin { digits, len, .. } = &mut self.ui.overlay {
+                    digits.zeroize();
+                    *len = 0;
+                }
+                Ok(())
+            }
+            Element::PinCancel => {
+                self.leave_pin();
+                Ok(())
+            }
+            Element::PinOk => self.submit_pin(dev),
+        }
+    }
+
+    fn submit_pin(&mut self, dev: &mut Devices<'_>) -> Result<(), TerminalError> {
+        let Overlay::Pin {
+            purpose,
+            digits,
+            len,
+        } = &mut self.ui.overlay
+        else {
+            return Ok(());
+        };
+        let now_ms = dev.clock.now_ms();
+        let pin = digits.get(..*len).unwrap_or(&[]);
+        let result = match purpose {
+            PinPurpose::Open => self.terminal.open_poll(pin, now_ms),
+            _ => self.terminal.close_poll(pin, now_ms),
+        };
+        digits.zeroize();
+        *len = 0;
+        if result.is_ok() {
+            self.ui.overlay = Overlay::None;
+        }
+        result
+    }
+
+    fn refusal(&self, action: ActionKind) -> TerminalError {
+        match self.terminal.state() {
+            State::Halted(reason) => TerminalError::Halted {
+                action,
+                reason: *reason,
+            },
+            State::PoweredOff => TerminalError::PoweredOff { action },
+            State::Voting(_) => TerminalError::VoterInBooth { action },
+            state => TerminalError::NotAllowed {
+                action,
+                phase: state.phase(),
+            },
+        }
+    }
+
+    fn operator(&mut self, key: OperatorKey, dev: &mut Devices<'_>) -> Result<(), TerminalError> {
+        // An operator key ends a message screen and any PIN being typed.
+        self.leave_pin();
+        match key {
+            OperatorKey::ActivateVoter => {
+                self.terminal.activate_voter()?;
+                self.ui.overlay = Overlay::None;
+                Ok(())
+            }
+            OperatorKey::CancelSession => {
+                self.terminal.cancel_session()?;
+                self.ui.overlay = Overlay::Cancelled {
+                    until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
+                };
+                Ok(())
+            }
+            OperatorKey::OpenPoll | OperatorKey::ClosePoll => {
+                let (purpose, phase, action) = if key == OperatorKey::OpenPoll {
+                    (PinPurpose::Open, Phase::PollNotOpened, ActionKind::OpenPoll)
+                } else {
+                    (PinPurpose::Close, Phase::PollOpen, ActionKind::ClosePoll)
+                };
+                if self.terminal.phase() != phase {
+                    return Err(self.refusal(action));
+                }
+                self.ui.overlay = Overlay::Pin {
+                    purpose,
+                    digits: [0; MAX_PIN_DIGITS],
+                    len: 0,
+                };
+                Ok(())
+            }
+            OperatorKey::PowerOff => {
+                self.terminal.power_off()?;
+                self.ui.overlay = Overlay::None;
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,1495 @@
+//! The screens: what the voter and the president see on the 800x480 display.
+//!
+//! A [`View`] is a snapshot of what to show (built by [`crate::app`] from the terminal's
+//! state). One layout function turns it into fills, text lines and named touch targets
+//! ([`Element`]); [`draw`] paints them into a [`Framebuffer`], [`for_each_element`] lists the
+//! targets (for taps, keyboard focus and scripts) and [`write_text`] writes the visible text.
+//!
+//! Layout (pixels): a 24-high band at the top (the training watermark, or the event name),
+//! a 48-high title bar with the large-text toggle in its right corner, the content from
+//! y = 84 to 412, and a bar of buttons from y = 420 to 472. Every touch target is at least
+//! [`MIN_TARGET_PX`] in both directions. The large-text mode is also high-contrast
+//! (white and yellow on black) and shows fewer, bigger items per page.
+
+mod painter;
+
+use crate::ballot::Choice;
+use crate::election::{CandidateKind, Event, Language, Mode, MAX_ELECTIONS};
+use crate::hal::{Area, Framebuffer};
+use crate::i18n::{text, Text};
+use crate::terminal::{Counters, Draft, HaltReason};
+use core::fmt::{self, Write as _};
+use embedded_graphics::geometry::Size;
+use embedded_graphics::pixelcolor::{Rgb565, RgbColor};
+use embedded_graphics::prelude::Point;
+use embedded_graphics::primitives::Rectangle;
+use heapless::String;
+use painter::{frame, Align, Canvas, Elements, Painter, Texts};
+use u8g2_fonts::{fonts, types::VerticalPosition, FontRenderer};
+
+/// Smallest width and height of a touch target, in pixels (about 9 mm on a 7" panel).
+pub const MIN_TARGET_PX: u32 = 48;
+
+const WIDTH_PX: u32 = crate::hal::DISPLAY_WIDTH_PX as u32;
+const BAND_H_PX: u32 = 24;
+const TITLE_Y_PX: i32 = 28;
+const TITLE_H_PX: u32 = 48;
+const CONTENT_Y_PX: i32 = 84;
+const CONTENT_BOTTOM_PX: i32 = 412;
+const BAR_Y_PX: i32 = 420;
+const BAR_H_PX: u32 = 52;
+const MARGIN_PX: i32 = 8;
+const TOGGLE_X_PX: i32 = 640;
+const TOGGLE_W_PX: u32 = 152;
+const LINE_H_PX: u32 = 30;
+const LARGE_LINE_H_PX: u32 = 38;
+/// Longest text line built at run time, in bytes.
+const LINE_BYTES: usize = 192;
+
+/// A named touch target on a screen. Its [`fmt::Display`] form is the name scripts use;
+/// numbers in names are 1-based positions as the voter sees them (`list-1` is the first
+/// list, `candidate-2` the second candidate, `change-1` the first election).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Element {
+    /// Choose a language (`lang-nl`).
+    Language(Language),
+    /// Choose list at 0-based index (`list-N`).
+    List(usize),
+    /// Vote blank (`blank`).
+    Blank,
+    /// Tick the list's top box (`top-box`).
+    TopBox,
+    /// Tick candidate at 0-based index (`candidate-N`).
+    Candidate(usize),
+    /// Done with this list (`next`).
+    Next,
+    /// Go back (`back`).
+    Back,
+    /// Confirm the review (`confirm`).
+    Confirm,
+    /// Change election at 0-based index from the review (`change-N`).
+    Change(usize),
+    /// Previous page (`page-prev`).
+    PagePrev,
+    /// Next page (`page-next`).
+    PageNext,
+    /// Toggle large text and high contrast (`large-text`).
+    LargeText,
+    /// A PIN pad digit (`pin-0` .. `pin-9`).
+    PinDigit(u8),
+    /// Submit the PIN (`pin-ok`).
+    PinOk,
+    /// Clear the PIN typed so far (`pin-clear`).
+    PinClear,
+    /// Leave the PIN pad (`pin-cancel`).
+    PinCancel,
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let one = |i: usize| i.saturating_add(1);
+        match *self {
+            Element::Language(l) => write!(f, "lang-{}", l.code()),
+            Element::List(i) => write!(f, "list-{}", one(i)),
+            Element::Blank => f.write_str("blank"),
+            Element::TopBox => f.write_str("top-box"),
+            Element::Candidate(i) => write!(f, "candidate-{}", one(i)),
+            Element::Next => f.write_str("next"),
+            Element::Back => f.write_str("back"),
+            Element::Confirm => f.write_str("confirm"),
+            Element::Change(i) => write!(f, "change-{}", one(i)),
+            Element::PagePrev => f.write_str("page-prev"),
+            Element::PageNext => f.write_str("page-next"),
+            Element::LargeText => f.write_str("large-text"),
+            Element::PinDigit(d) => write!(f, "pin-{d}"),
+            Element::PinOk => f.write_str("pin-ok"),
+            Element::PinClear => f.write_str("pin-clear"),
+            Element::PinCancel => f.write_str("pin-cancel"),
+        }
+    }
+}
+
+impl Element {
+    /// Whether `name` is this element's script name.
+    pub fn is_named(&self, name: &str) -> bool {
+        let mut own: String<24> = String::new();
+        write!(own, "{self}").is_ok() && own.as_str() == name
+    }
+}
+
+/// A text face. Sizes depend on the large-text mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Font {
+    /// Small print (counters, tags).
+    Small,
+    /// Running text and button labels.
+    Body,
+    /// Emphasised text.
+    Bold,
+    /// Titles.
+    Title,
+    /// Large-text mode: running text.
+    LargeBody,
+    /// Large-text mode: titles.
+    LargeTitle,
+}
+
+impl Font {
+    fn renderer(self) -> FontRenderer {
+        match self {
+            Font::Small => FontRenderer::new::<fonts::u8g2_font_helvR14_tf>(),
+            Font::Body => FontRenderer::new::<fonts::u8g2_font_helvR18_tf>(),
+            Font::Bold => FontRenderer::new::<fonts::u8g2_font_helvB18_tf>(),
+            Font::Title | Font::LargeBody => FontRenderer::new::<fonts::u8g2_font_helvB24_tf>(),
+            Font::LargeTitle => FontRenderer::new::<fonts::u8g2_font_logisoso32_tf>(),
+        }
+        .with_ignore_unknown_chars(true)
+    }
+
+    /// Width of `s` in this font, in pixels.
+    fn width(self, s: &str) -> u32 {
+        self.renderer()
+            .get_rendered_dimensions(s, Point::zero(), VerticalPosition::Top)
+            .map_or(0, |d| u32::try_from(d.advance.x).unwrap_or(0))
+    }
+}
+
+/// The first of `fonts` in which `s` fits `width` pixels (with padding), else the last.
+fn fit(fonts: &[Font], s: &str, width: u32) -> Font {
+    let room = width.saturating_sub(as_u32(painter::TEXT_PAD_PX).saturating_mul(2));
+    fonts
+        .iter()
+        .copied()
+        .find(|f| f.width(s) <= room)
+        .or_else(|| fonts.last().copied())
+        .unwrap_or(Font::Small)
+}
+
+/// What the PIN pad is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PinPurpose {
+    /// Opening the poll.
+    Open,
+    /// Closing the poll.
+    Close,
+}
+
+/// A short message over the title bar after a refused action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Notice {
+    /// Stable error code shown as `E<code>`.
+    pub code: u16,
+    /// The explanation.
+    pub text: Text,
+}
+
+/// Which screen to show, with its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Screen<'v> {
+    /// After boot, before the poll opens: the verified image's identity.
+    Boot {
+        /// SHA-256 of the boot image.
+        fingerprint: &'v [u8; 32],
+        /// The polling station.
+        station: &'v str,
+        /// Firmware version.
+        version: &'v str,
+    },
+    /// The operator PIN pad.
+    Pin {
+        /// Open or close.
+        purpose: PinPurpose,
+        /// Digits typed so far (shown masked).
+        digits: usize,
+    },
+    /// The poll is open; the booth is free.
+    Waiting {
+        /// The counters, for the president.
+        counters: Counters,
+    },
+    /// The voter chooses a language.
+    Language,
+    /// The voter chooses a list (or blank) in an election.
+    Lists {
+        /// Election (0-based).
+        election: usize,
+        /// The list currently drafted, if any (highlighted).
+        drafted: Option<usize>,
+        /// Whether going back is possible (shows the back button).
+        back: bool,
+    },
+    /// The voter marks the top box and candidates of a list.
+    Candidates {
+        /// Election (0-based).
+        election: usize,
+        /// The working marks ([`Draft::Marks`]).
+        draft: Draft,
+    },
+    /// The voter checks every choice.
+    Review {
+        /// The choices exactly as they will be cast.
+        choices: &'v [Choice],
+    },
+    /// The vote was recorded.
+    Recorded,
+    /// The president cancelled the session.
+    Cancelled,
+    /// The poll is closed: the closing summary.
+    Closed {
+        /// Final counters.
+        counters: Counters,
+        /// Ballots stored per election.
+        ballots: [usize; MAX_ELECTIONS],
+    },
+    /// The terminal stopped after a fault.
+    Halted {
+        /// Why.
+        reason: HaltReason,
+        /// The stable code shown.
+        code: u16,
+    },
+    /// Wiped and powered off.
+    PoweredOff,
+}
+
+/// Everything a screen needs to be drawn.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'v> {
+    /// The election event.
+    pub event: &'v Event<'v>,
+    /// The screen.
+    pub screen: Screen<'v>,
+    /// The language of the texts.
+    pub language: Language,
+    /// Large text and high contrast.
+    pub large: bool,
+    /// Page of a paged screen (0-based; clamped to the last page).
+    pub page: usize,
+    /// Index of the element with the keyboard focus, in layout order.
+    pub focus: Option<usize>,
+    /// A message over the title, if any.
+    pub notice: Option<Notice>,
+}
+
+/// Draw `view` into `frame` (only changed pixels become dirty).
+pub fn draw(view: &View<'_>, frame: &mut Framebuffer) {
+    let focus_color = theme(view.large).focus;
+    let mut canvas = Canvas::new(frame, view.focus, focus_color);
+    compose(view, &mut canvas);
+}
+
+/// Call `visit(index, element, area)` for every touch target of `view`, in focus order.
+pub fn for_each_element(view: &View<'_>, mut visit: impl FnMut(usize, Element, Area)) {
+    let mut elements = Elements::new(|i, e, rect: Rectangle| {
+        if let Some(area) = Area::clip(&rect) {
+            visit(i, e, area);
+        }
+    });
+    compose(view, &mut elements);
+}
+
+/// Write every text line visible on `view`, one per line.
+pub fn write_text(view: &View<'_>, out: &mut dyn fmt::Write) -> fmt::Result {
+    let mut texts = Texts::new(out);
+    compose(view, &mut texts);
+    texts.finish()
+}
+
+/// The number of pages of a paged screen (at least 1).
+pub fn pages(view: &View<'_>) -> usize {
+    let (items, per_page) = paging(view);
+    items.div_ceil(per_page.max(1)).max(1)
+}
+
+fn paging(view: &View<'_>) -> (usize, usize) {
+    let event = view.event;
+    match view.screen {
+        Screen::Lists { election, .. } => (
+            event.elections.get(election).map_or(0, |e| e.lists.len()),
+            list_grid(view.large).capacity(),
+        ),
+        Screen::Candidates { election, draft } => {
+            let count = match draft {
+                Draft::Marks { list, .. } => event
+                    .elections
+                    .get(election)
+                    .and_then(|e| e.lists.get(list.get()))
+                    .map_or(0, |l| l.candidates.len()),
+                _ => 0,
+            };
+            (count, candidate_grid(view.large).capacity())
+        }
+        Screen::Review { choices } => (choices.len(), review_rows(view.large)),
+        _ => (0, 1),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Colours
+
+#[derive(Clone, Copy)]
+struct Theme {
+    background: Rgb565,
+    text: Rgb565,
+    title_bg: Rgb565,
+    title_text: Rgb565,
+    button: Rgb565,
+    button_alt: Rgb565,
+    button_border: Rgb565,
+    button_text: Rgb565,
+    selected: Rgb565,
+    selected_text: Rgb565,
+    focus: Rgb565,
+    notice_bg: Rgb565,
+    notice_text: Rgb565,
+    band_training: Rgb565,
+    band_official: Rgb565,
+    band_text: Rgb565,
+}
+
+fn theme(large: bool) -> Theme {
+    if large {
+        Theme {
+            background: Rgb565::BLACK,
+            text: Rgb565::WHITE,
+            title_bg: Rgb565::BLACK,
+            title_text: Rgb565::YELLOW,
+            button: Rgb565::BLACK,
+            button_alt: Rgb565::new(4, 8, 4),
+            button_border: Rgb565::WHITE,
+            button_text: Rgb565::WHITE,
+            selected: Rgb565::YELLOW,
+            selected_text: Rgb565::BLACK,
+            focus: Rgb565::CYAN,
+            notice_bg: Rgb565::new(24, 0, 0),
+            notice_text: Rgb565::WHITE,
+            band_training: Rgb565::new(31, 40, 0),
+            band_official: Rgb565::new(8, 16, 8),
+            band_text: Rgb565::BLACK,
+        }
+    } else {
+        Theme {
+            background: Rgb565::WHITE,
+            text: Rgb565::BLACK,
+            title_bg: Rgb565::new(2, 12, 16),
+            title_text: Rgb565::WHITE,
+            button: Rgb565::new(26, 54, 31),
+            button_alt: Rgb565::new(29, 58, 27),
+            button_border: Rgb565::new(2, 12, 16),
+            button_text: Rgb565::BLACK,
+            selected: Rgb565::new(2, 12, 16),
+            selected_text: Rgb565::WHITE,
+            focus: Rgb565::new(31, 24, 0),
+            notice_bg: Rgb565::new(24, 0, 0),
+            notice_text: Rgb565::WHITE,
+            band_training: Rgb565::new(31, 40, 0),
+            band_official: Rgb565::new(24, 48, 24),
+            band_text: Rgb565::BLACK,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Geometry
+
+fn rect(x: i32, y: i32, w: u32, h: u32) -> Rectangle {
+    Rectangle::new(Point::new(x, y), Size::new(w, h))
+}
+
+fn span(from: i32, to: i32) -> u32 {
+    u32::try_from(to.saturating_sub(from)).unwrap_or(0)
+}
+
+fn as_i32(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+/// Equal cells in `cols` x `rows` over an area, `gap` pixels apart.
+#[derive(Clone, Copy)]
+struct Grid {
+    area: Rectangle,
+    cols: u32,
+    rows: u32,
+    gap: u32,
+}
+
+impl Grid {
+    fn capacity(&self) -> usize {
+        usize::try_from(self.cols.saturating_mul(self.rows)).unwrap_or(1)
+    }
+
+    fn cell(&self, i: usize) -> Rectangle {
+        let cols = self.cols.max(1);
+        let rows = self.rows.max(1);
+        let i = u32::try_from(i).unwrap_or(0);
+        let col = i.checked_rem(cols).unwrap_or(0);
+        let row = i.checked_div(cols).unwrap_or(0);
+        let gaps_w = self.gap.saturating_mul(cols.saturating_sub(1));
+        let gaps_h = self.gap.saturating_mul(rows.saturating_sub(1));
+        let w = self
+            .area
+            .size
+            .width
+            .saturating_sub(gaps_w)
+            .checked_div(cols)
+            .unwrap_or(0);
+        let h = self
+            .area
+            .size
+            .height
+            .saturating_sub(gaps_h)
+            .checked_div(rows)
+            .unwrap_or(0);
+        let x = self
+            .area
+            .top_left
+            .x
+            .saturating_add(as_i32(col.saturating_mul(w.saturating_add(self.gap))));
+        let y = self
+            .area
+            .top_left
+            .y
+            .saturating_add(as_i32(row.saturating_mul(h.saturating_add(self.gap))));
+        rect(x, y, w, h)
+    }
+}
+
+const LIST_GRID_Y_PX: i32 = CONTENT_Y_PX + 32;
+
+fn list_grid(large: bool) -> Grid {
+    let area = rect(
+        MARGIN_PX,
+        LIST_GRID_Y_PX,
+        WIDTH_PX.saturating_sub(16),
+        span(LIST_GRID_Y_PX, CONTENT_BOTTOM_PX),
+    );
+    if large {
+        Grid {
+            area,
+            cols: 2,
+            rows: 4,
+            gap: 8,
+        }
+    } else {
+        Grid {
+            area,
+            cols: 3,
+            rows: 5,
+            gap: 6,
+        }
+    }
+}
+
+fn top_box_rect(large: bool) -> Rectangle {
+    rect(
+        MARGIN_PX,
+        CONTENT_Y_PX,
+        WIDTH_PX.saturating_sub(16),
+        if large { 64 } else { 52 },
+    )
+}
+
+fn candidate_grid(large: bool) -> Grid {
+    let top = top_box_rect(large);
+    let y = top
+        .top_left
+        .y
+        .saturating_add_unsigned(top.size.height)
+        .saturating_add(8);
+    let area = rect(
+        MARGIN_PX,
+        y,
+        WIDTH_PX.saturating_sub(16),
+        span(y, CONTENT_BOTTOM_PX),
+    );
+    if large {
+        Grid {
+            area,
+            cols: 2,
+            rows: 3,
+            gap: 8,
+        }
+    } else {
+        Grid {
+            area,
+            cols: 2,
+            rows: 5,
+            gap: 6,
+        }
+    }
+}
+
+fn review_rows(large: bool) -> usize {
+    if large {
+        3
+    } else {
+        5
+    }
+}
+
+fn review_grid(large: bool) -> Grid {
+    Grid {
+        area: rect(
+            MARGIN_PX,
+            CONTENT_Y_PX,
+            WIDTH_PX.saturating_sub(16),
+            span(CONTENT_Y_PX, CONTENT_BOTTOM_PX),
+        ),
+        cols: 1,
+        rows: u32::try_from(review_rows(large)).unwrap_or(1),
+        gap: 8,
+    }
+}
+
+/// The five slots of the bottom bar.
+#[derive(Clone, Copy)]
+enum Slot {
+    Left,
+    PrevPage,
+    Center,
+    NextPage,
+    Right,
+}
+
+fn bar(slot: Slot) -> Rectangle {
+    let (x, w) = match slot {
+        Slot::Left => (8, 200),
+        Slot::PrevPage => (216, 80),
+        Slot::Center => (304, 192),
+        Slot::NextPage => (504, 80),
+        Slot::Right => (592, 200),
+    };
+    rect(x, BAR_Y_PX, w, BAR_H_PX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout
+
+struct Ctx<'v> {
+    view: &'v View<'v>,
+    theme: Theme,
+}
+
+impl Ctx<'_> {
+    fn t(&self, key: Text) -> &'static str {
+        text(self.view.language, key)
+    }
+
+    fn body(&self) -> Font {
+        if self.view.large {
+            Font::LargeBody
+        } else {
+            Font::Body
+        }
+    }
+
+    fn bold(&self) -> Font {
+        if self.view.large {
+            Font::LargeBody
+        } else {
+            Font::Bold
+        }
+    }
+
+    fn small(&self) -> Font {
+        if self.view.large {
+            Font::Bold
+        } else {
+            Font::Small
+        }
+    }
+
+    fn line_h(&self) -> u32 {
+        if self.view.large {
+            LARGE_LINE_H_PX
+        } else {
+            LINE_H_PX
+        }
+    }
+
+    fn page(&self) -> usize {
+        self.view.page.min(pages(self.view).saturating_sub(1))
+    }
+}
+
+fn compose(view: &View<'_>, p: &mut dyn Painter) {
+    let ctx = Ctx {
+        view,
+        theme: theme(view.large),
+    };
+    let th = ctx.theme;
+    p.fill(rect(0, 0, WIDTH_PX, 480), th.background);
+    band(&ctx, p);
+    match view.screen {
+        Screen::Boot {
+            fingerprint,
+            station,
+            version,
+        } => boot(&ctx, p, fingerprint, station, version),
+        Screen::Pin { purpose, digits } => pin_pad(&ctx, p, purpose, digits),
+        Screen::Waiting { counters } => waiting(&ctx, p, counters),
+        Screen::Language => languages(&ctx, p),
+        Screen::Lists {
+            election,
+            drafted,
+            back,
+        } => lists(&ctx, p, election, drafted, back),
+        Screen::Candidates { election, draft } => candidates(&ctx, p, election, draft),
+        Screen::Review { choices } => review(&ctx, p, choices),
+        Screen::Recorded => message(&ctx, p, Text::VoteRecorded, Text::ThankYou),
+        Screen::Cancelled => message(&ctx, p, Text::SessionCancelled, Text::SessionCancelledHint),
+        Screen::Closed { counters, ballots } => closed(&ctx, p, counters, &ballots),
+        Screen::Halted { reason, code } => halted(&ctx, p, reason, code),
+        Screen::PoweredOff => {
+            title(&ctx, p, ctx.t(Text::PoweredOff));
+        }
+    }
+    if !matches!(view.screen, Screen::PoweredOff) {
+        let toggle = rect(TOGGLE_X_PX, TITLE_Y_PX, TOGGLE_W_PX, TITLE_H_PX);
+        button(
+            &ctx,
+            p,
+            Element::LargeText,
+            toggle,
+            ctx.t(Text::LargeText),
+            view.large,
+        );
+    }
+}
+
+/// The top band: the training watermark in four languages, or the event's name.
+fn band(ctx: &Ctx<'_>, p: &mut dyn Painter) {
+    let th = ctx.theme;
+    let area = rect(0, 0, WIDTH_PX, BAND_H_PX);
+    let mut line: String<LINE_BYTES> = String::new();
+    let color = match ctx.view.event.mode {
+        Mode::Training => {
+            for (i, language) in Language::ALL.into_iter().enumerate() {
+                if i > 0 {
+                    let _ = line.push_str("  /  ");
+                }
+                let _ = line.push_str(text(language, Text::Training));
+            }
+            th.band_training
+        }
+        _ => {
+            let _ = line.push_str(ctx.view.event.names.show(ctx.view.language));
+            th.band_official
+        }
+    };
+    p.fill(area, color);
+    p.text(area, &line, Font::Small, th.band_text, Align::Center);
+}
+
+/// The title bar, or the notice in its place.
+fn title(ctx: &Ctx<'_>, p: &mut dyn Painter, s: &str) {
+    let th = ctx.theme;
+    let area = rect(0, TITLE_Y_PX, as_u32(TOGGLE_X_PX), TITLE_H_PX);
+    let font = if ctx.view.large {
+        Font::LargeTitle
+    } else {
+        Font::Title
+    };
+    if let Some(notice) = ctx.view.notice {
+        p.fill(area, th.notice_bg);
+        let mut line: String<LINE_BYTES> = String::new();
+        let _ = write!(line, "E{}: {}", notice.code, ctx.t(notice.text));
+        p.text(area, &line, ctx.bold(), th.notice_text, Align::Left);
+    } else {
+        p.fill(area, th.title_bg);
+        let font = fit(
+            &[font, Font::Title, Font::Bold, Font::Small],
+            s,
+            area.size.width,
+        );
+        p.text(area, s, font, th.title_text, Align::Left);
+    }
+}
+
+fn as_u32(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+/// A button: filled box, border, label; then the touch target.
+fn button(
+    ctx: &Ctx<'_>,
+    p: &mut dyn Painter,
+    element: Element,
+    area: Rectangle,
+    label: &str,
+    selected: bool,
+) {
+    let th = ctx.theme;
+    p.fill(area, if selected { th.selected } else { th.button });
+    frame(
+        p,
+        area,
+        if ctx.view.large { 3 } else { 2 },
+        th.button_border,
+    );
+    let color = if selected {
+        th.selected_text
+    } else {
+        th.button_text
+    };
+    let font = fit(
+        &[ctx.bold(), Font::Bold, Font::Body, Font::Small],
+        label,
+        area.size.width,
+    );
+    p.text(area, label, font, color, Align::Center);
+    p.element(element, area);
+}
+
+/// A tick box at the left of `area` and a label after it, then the target.
+fn tick_button(
+    ctx: &Ctx<'_>,
+    p: &mut dyn Painter,
+    element: Element,
+    area: Rectangle,
+    label: &str,
+    tag: Option<&str>,
+    ticked: bool,
+) {
+    // Successors (the only items with a tag) get a slightly different background.
+    let alt = tag.is_some();
+    let th = ctx.theme;
+    let bg = if ticked {
+        th.selected
+    } else if alt {
+        th.button_alt
+    } else {
+        th.button
+    };
+    let fg = if ticked {
+        th.selected_text
+    } else {
+        th.button_text
+    };
+    p.fill(area, bg);
+    frame(
+        p,
+        area,
+        if ctx.view.large { 3 } else { 2 },
+        th.button_border,
+    );
+    let boxed: u32 = if ctx.view.large { 32 } else { 26 };
+    let bx = area.top_left.x.saturating_add(10);
+    let by = area.center().y.saturating_sub(as_i32(boxed >> 1));
+    let tick_box = rect(bx, by, boxed, boxed);
+    p.fill(tick_box, fg);
+    p.fill(
+        rect(
+            bx.saturating_add(3),
+            by.saturating_add(3),
+            boxed.saturating_sub(6),
+            boxed.saturating_sub(6),
+        ),
+        bg,
+    );
+    if ticked {
+        p.fill(
+            rect(
+                bx.saturating_add(7),
+                by.saturating_add(7),
+                boxed.saturating_sub(14),
+                boxed.saturating_sub(14),
+            ),
+            fg,
+        );
+    }
+    let text_x = bx.saturating_add(as_i32(boxed)).saturating_add(2);
+    let label_area = rect(
+        text_x,
+        area.top_left.y,
+        span(
+            text_x,
+            area.top_left.x.saturating_add_unsigned(area.size.width),
+        ),
+        area.size.height,
+    );
+    if let Some(tag) = tag {
+        let tag_w = ctx.small().width(tag).saturating_add(24);
+        let name_area = rect(
+            label_area.top_left.x,
+            label_area.top_left.y,
+            label_area.size.width.saturating_sub(tag_w),
+            label_area.size.height,
+        );
+        let font = fit(
+            &[ctx.body(), Font::Bold, Font::Small],
+            label,
+            name_area.size.width,
+        );
+        p.text(name_area, label, font, fg, Align::Left);
+        p.text(label_area, tag, ctx.small(), fg, Align::Right);
+    } else {
+        let font = fit(
+            &[ctx.body(), Font::Bold, Font::Small],
+            label,
+            label_area.size.width,
+        );
+        p.text(label_area, label, font, fg, Align::Left);
+    }
+    p.element(element, area);
+}
+
+/// Lines of wrapped text from `y`; returns the y below the last line.
+fn paragraph(
+    ctx: &Ctx<'_>,
+    p: &mut dyn Painter,
+    y: i32,
+    s: &str,
+    font: Font,
+    color: Rgb565,
+) -> i32 {
+    let width = WIDTH_PX.saturating_sub(16);
+    let max = width.saturating_sub(as_u32(painter::TEXT_PAD_PX).saturating_mul(2));
+    let line_h = ctx.line_h();
+    let mut y = y;
+    let mut start = 0usize;
+    while start < s.len() {
+        let rest = s.get(start..).unwrap_or("");
+        let mut end = rest.len();
+        if font.width(rest) > max {
+            // The longest run of whole words that fits; a single long word is clipped.
+            let mut best = None;
+            for (i, _) in rest.match_indices(' ') {
+                if font.width(rest.get(..i).unwrap_or("")) <= max {
+                    best = Some(i);
+                } else {
+                    break;
+                }
+            }
+            end = best.unwrap_or(end);
+        }
+        let line = rest.get(..end).unwrap_or("");
+        p.text(
+            rect(MARGIN_PX, y, width, line_h),
+            line,
+            font,
+            color,
+            Align::Left,
+        );
+        y = y.saturating_add(as_i32(line_h));
+        start = start.saturating_add(end).saturating_add(1);
+    }
+    y
+}
+
+/// A line of text at `y` in the content area; returns the y below it.
+fn line(ctx: &Ctx<'_>, p: &mut dyn Painter, y: i32, s: &str, font: Font) -> i32 {
+    let h = ctx.line_h();
+    p.text(
+        rect(MARGIN_PX, y, WIDTH_PX.saturating_sub(16), h),
+        s,
+        font,
+        ctx.theme.text,
+        Align::Left,
+    );
+    y.saturating_add(as_i32(h))
+}
+
+fn boot(ctx: &Ctx<'_>, p: &mut dyn Painter, fp: &[u8; 32], station: &str, version: &str) {
+    title(ctx, p, ctx.t(Text::ImageVerified));
+    let mut y = CONTENT_Y_PX.saturating_add(4);
+    let mut s: String<LINE_BYTES> = String::new();
+    let _ = write!(s, "{}:", ctx.t(Text::Fingerprint));
+    y = line(ctx, p, y, &s, ctx.body());
+    for half in fp.chunks(16) {
+        s.clear();
+        for (i, pair) in half.chunks(2).enumerate() {
+            if i > 0 {
+                let _ = s.push_str("  ");
+            }
+            for b in pair {
+                let _ = write!(s, "{b:02X}");
+            }
+        }
+        y = line(ctx, p, y, &s, ctx.bold());
+    }
+    y = y.saturating_add(8);
+    s.clear();
+    let _ = write!(s, "{}: {}", ctx.t(Text::Version), version);
+    y = line(ctx, p, y, &s, ctx.body());
+    s.clear();
+    let mode = match ctx.view.event.mode {
+        Mode::Training => ctx.t(Text::Training),
+        _ => ctx.t(Text::Official),
+    };
+    let _ = write!(s, "{}: {}", ctx.t(Text::ModeLabel), mode);
+    y = line(ctx, p, y, &s, ctx.body());
+    s.clear();
+    let _ = write!(s, "{}: {}", ctx.t(Text::Station), station);
+    y = line(ctx, p, y, &s, ctx.body());
+    y = y.saturating_add(8);
+    y = paragraph(
+        ctx,
+        p,
+        y,
+        ctx.t(Text::PollNotOpened),
+        ctx.bold(),
+        ctx.theme.text,
+    );
+    paragraph(
+        ctx,
+        p,
+        y,
+        ctx.t(Text::PresidentOpens),
+        ctx.body(),
+        ctx.theme.text,
+    );
+}
+
+fn pin_pad(ctx: &Ctx<'_>, p: &mut dyn Painter, purpose: PinPurpose, digits: usize) {
+    let key = match purpose {
+        PinPurpose::Open => Text::PinOpenTitle,
+        PinPurpose::Close => Text::PinCloseTitle,
+    };
+    title(ctx, p, ctx.t(key));
+    let left = 380u32;
+    let hint = rect(
+        MARGIN_PX,
+        CONTENT_Y_PX.saturating_add(8),
+        left,
+        ctx.line_h(),
+    );
+    p.text(
+        hint,
+        ctx.t(Text::PinHint),
+        ctx.small(),
+        ctx.theme.text,
+        Align::Left,
+    );
+    let mut masked: String<32> = String::new();
+    for _ in 0..digits.min(16) {
+        let _ = masked.push_str("* ");
+    }
+    let field = rect(MARGIN_PX, CONTENT_Y_PX.saturating_add(60), left, 64);
+    p.fill(field, ctx.theme.button);
+    frame(p, field, 2, ctx.theme.button_border);
+    p.text(
+        field,
+        &masked,
+        Font::LargeTitle,
+        ctx.theme.button_text,
+        Align::Left,
+    );
+    let grid = Grid {
+        area: rect(400, 96, 388, 308),
+        cols: 3,
+        rows: 4,
+        gap: 8,
+    };
+    let keys = [
+        Element::PinDigit(1),
+        Element::PinDigit(2),
+        Element::PinDigit(3),
+        Element::PinDigit(4),
+        Element::PinDigit(5),
+        Element::PinDigit(6),
+        Element::PinDigit(7),
+        Element::PinDigit(8),
+        Element::PinDigit(9),
+        Element::PinClear,
+        Element::PinDigit(0),
+        Element::PinOk,
+    ];
+    for (i, element) in keys.into_iter().enumerate() {
+        let mut label: String<8> = String::new();
+        let text_label = match element {
+            Element::PinDigit(d) => {
+                let _ = write!(label, "{d}");
+                label.as_str()
+            }
+            Element::PinClear => ctx.t(Text::PinClear),
+            _ => ctx.t(Text::PinOk),
+        };
+        button(ctx, p, element, grid.cell(i), text_label, false);
+    }
+    button(
+        ctx,
+        p,
+        Element::PinCancel,
+        bar(Slot::Left),
+        ctx.t(Text::Cancel),
+        false,
+    );
+}
+
+fn counters_lines(ctx: &Ctx<'_>, p: &mut dyn Painter, y: i32, counters: Counters) -> i32 {
+    let mut y = y;
+    for (key, value) in [
+        (Text::Activations, counters.activations),
+        (Text::Cast, counters.cast),
+        (Text::Cancelled, counters.cancelled),
+    ] {
+        let mut s: String<LINE_BYTES> = String::new();
+        let _ = write!(s, "{}: {}", ctx.t(key), value);
+        y = line(ctx, p, y, &s, ctx.small());
+    }
+    y
+}
+
+fn waiting(ctx: &Ctx<'_>, p: &mut dyn Painter, counters: Counters) {
+    title(ctx, p, ctx.t(Text::Waiting));
+    paragraph(
+        ctx,
+        p,
+        CONTENT_Y_PX.saturating_add(60),
+        ctx.t(Text::WaitingHint),
+        ctx.bold(),
+        ctx.theme.text,
+    );
+    let y = CONTENT_BOTTOM_PX.saturating_sub(as_i32(ctx.line_h().saturating_mul(3)));
+    counters_lines(ctx, p, y, counters);
+}
+
+fn message(ctx: &Ctx<'_>, p: &mut dyn Painter, head: Text, hint: Text) {
+    title(ctx, p, ctx.t(head));
+    let big = if ctx.view.large {
+        Font::LargeTitle
+    } else {
+        Font::Title
+    };
+    let y = paragraph(
+        ctx,
+        p,
+        CONTENT_Y_PX.saturating_add(80),
+        ctx.t(head),
+        big,
+        ctx.theme.text,
+    );
+    paragraph(
+        ctx,
+        p,
+        y.saturating_add(16),
+        ctx.t(hint),
+        ctx.body(),
+        ctx.theme.text,
+    );
+}
+
+fn languages(ctx: &Ctx<'_>, p: &mut dyn Painter) {
+    title(ctx, p, ctx.t(Text::ChooseLanguage));
+    let grid = Grid {
+        area: rect(
+            MARGIN_PX.saturating_add(40),
+            CONTENT_Y_PX.saturating_add(24),
+            WIDTH_PX.saturating_sub(96),
+            280,
+        ),
+        cols: 2,
+        rows: 2,
+        gap: 24,
+    };
+    for (i, &language) in ctx.view.event.languages.iter().enumerate() {
+        button(
+            ctx,
+            p,
+            Element::Language(language),
+            grid.cell(i),
+            text(language, Text::LanguageName),
+            language == ctx.view.language,
+        );
+    }
+}
+
+/// "Election name (k/n)" in the title.
+fn election_title(ctx: &Ctx<'_>, p: &mut dyn Painter, election: usize, extra: Option<&str>) {
+    let event = ctx.view.event;
+    let mut s: String<LINE_BYTES> = String::new();
+    if let Some(e) = event.elections.get(election) {
+        let _ = write!(s, "{}", e.names.show(ctx.view.language));
+        if event.elections.len() > 1 {
+            let _ = write!(
+                s,
+                " ({}/{})",
+                election.saturating_add(1),
+                event.elections.len()
+            );
+        }
+    }
+    if let Some(extra) = extra {
+        let _ = write!(s, " - {extra}");
+    }
+    title(ctx, p, &s);
+}
+
+fn page_buttons(ctx: &Ctx<'_>, p: &mut dyn Painter) {
+    let page = ctx.page();
+    let pages = pages(ctx.view);
+    if page > 0 {
+        button(ctx, p, Element::PagePrev, bar(Slot::PrevPage), "<", false);
+    }
+    if page.saturating_add(1) < pages {
+        button(ctx, p, Element::PageNext, bar(Slot::NextPage), ">", false);
+    }
+}
+
+fn page_label(ctx: &Ctx<'_>) -> String<16> {
+    let mut s = String::new();
+    if pages(ctx.view) > 1 {
+        let _ = write!(s, "{}/{}", ctx.page().saturating_add(1), pages(ctx.view));
+    }
+    s
+}
+
+fn lists(ctx: &Ctx<'_>, p: &mut dyn Painter, election: usize, drafted: Option<usize>, back: bool) {
+    election_title(ctx, p, election, None);
+    let Some(e) = ctx.view.event.elections.get(election) else {
+        return;
+    };
+    let instruction = rect(MARGIN_PX, CONTENT_Y_PX, WIDTH_PX.saturating_sub(16), 28);
+    p.text(
+        instruction,
+        ctx.t(Text::ChooseList),
+        ctx.small(),
+        ctx.theme.text,
+        Align::Left,
+    );
+    p.text(
+        instruction,
+        &page_label(ctx),
+        ctx.small(),
+        ctx.theme.text,
+        Align::Right,
+    );
+    let grid = list_grid(ctx.view.large);
+    let per_page = grid.capacity();
+    let first = ctx.page().saturating_mul(per_page);
+    for (slot, (index, list)) in e
+        .lists
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(per_page)
+        .enumerate()
+    {
+        let mut s: String<LINE_BYTES> = String::new();
+        let _ = write!(s, "{}  {}", list.number, list.name);
+        tick_button(
+            ctx,
+            p,
+            Element::List(index),
+            grid.cell(slot),
+            &s,
+            None,
+            drafted == Some(index),
+        );
+    }
+    if back {
+        button(
+            ctx,
+            p,
+            Element::Back,
+            bar(Slot::Left),
+            ctx.t(Text::Back),
+            false,
+        );
+    }
+    page_buttons(ctx, p);
+    let blank = rect(592, BAR_Y_PX, 200, BAR_H_PX);
+    button(ctx, p, Element::Blank, blank, ctx.t(Text::Blank), false);
+}
+
+fn candidates(ctx: &Ctx<'_>, p: &mut dyn Painter, election: usize, draft: Draft) {
+    let event = ctx.view.event;
+    let Draft::Marks {
+        list,
+        top_box,
+        candidates,
+    } = draft
+    else {
+        election_title(ctx, p, election, None);
+        return;
+    };
+    let Some(l) = event
+        .elections
+        .get(election)
+        .and_then(|e| e.lists.get(list.get()))
+    else {
+        election_title(ctx, p, election, None);
+        return;
+    };
+    let mut head: String<LINE_BYTES> = String::new();
+    let _ = write!(head, "{} {} {}", ctx.t(Text::List), l.number, l.name);
+    election_title(ctx, p, election, Some(&head));
+    let mut top: String<LINE_BYTES> = String::new();
+    let _ = write!(top, "{}  {}: {}", l.number, l.name, ctx.t(Text::TopBox));
+    tick_button(
+        ctx,
+        p,
+        Element::TopBox,
+        top_box_rect(ctx.view.large),
+        &top,
+        None,
+        top_box,
+    );
+    let grid = candidate_grid(ctx.view.large);
+    let per_page = grid.capacity();
+    let first = ctx.page().saturating_mul(per_page);
+    for (slot, (index, candidate)) in l
+        .candidates
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(per_page)
+        .enumerate()
+    {
+        let mut s: String<LINE_BYTES> = String::new();
+        let _ = write!(s, "{}. {}", index.saturating_add(1), candidate.name);
+        let successor = candidate.kind == CandidateKind::Successor;
+        tick_button(
+            ctx,
+            p,
+            Element::Candidate(index),
+            grid.cell(slot),
+            &s,
+            successor.then(|| ctx.t(Text::Successor)),
+            candidates.contains(index),
+        );
+    }
+    button(
+        ctx,
+        p,
+        Element::Back,
+        bar(Slot::Left),
+        ctx.t(Text::Back),
+        false,
+    );
+    page_buttons(ctx, p);
+    let center = bar(Slot::Center);
+    let mut count: String<LINE_BYTES> = String::new();
+    let _ = write!(count, "{} {}", candidates.len(), ctx.t(Text::Selected));
+    let half = center.size.height >> 1;
+    let upper = rect(
+        center.top_left.x,
+        center.top_left.y,
+        center.size.width,
+        half,
+    );
+    let lower = rect(
+        center.top_left.x,
+        center.top_left.y.saturating_add(as_i32(half)),
+        center.size.width,
+        half,
+    );
+    p.text(upper, &count, Font::Small, ctx.theme.text, Align::Center);
+    p.text(
+        lower,
+        &page_label(ctx),
+        Font::Small,
+        ctx.theme.text,
+        Align::Center,
+    );
+    button(
+        ctx,
+        p,
+        Element::Next,
+        bar(Slot::Right),
+        ctx.t(Text::Next),
+        false,
+    );
+}
+
+fn choice_lines(
+    ctx: &Ctx<'_>,
+    election: usize,
+    choice: &Choice,
+) -> (String<LINE_BYTES>, String<LINE_BYTES>) {
+    let mut first: String<LINE_BYTES> = String::new();
+    let mut second: String<LINE_BYTES> = String::new();
+    let e = ctx.view.event.elections.get(election);
+    if let Some(e) = e {
+        let _ = first.push_str(e.names.show(ctx.view.language));
+        let _ = first.push_str(": ");
+    }
+    let list = choice
+        .list()
+        .and_then(|l| e.and_then(|e| e.lists.get(l.get())));
+    match (choice, list) {
+        (Choice::Blank, _) | (_, None) => {
+            let _ = first.push_str(ctx.t(Text::Blank));
+        }
+        (Choice::List(_), Some(l)) => {
+            let _ = write!(first, "{} {} {}", ctx.t(Text::List), l.number, l.name);
+            let _ = second.push_str(ctx.t(Text::ListVote));
+        }
+        (Choice::Preferences { candidates, .. }, Some(l)) => {
+            let _ = write!(first, "{} {} {}", ctx.t(Text::List), l.number, l.name);
+            let _ = write!(
+                second,
+                "{} {}: ",
+                candidates.len(),
+                ctx.t(Text::Preferences)
+            );
+            for (n, index) in candidates.iter().enumerate() {
+                if let Some(c) = l.candidates.get(index) {
+                    let sep = if n > 0 { ", " } else { "" };
+                    if second.push_str(sep).is_err() || second.push_str(c.name).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    (first, second)
+}
+
+fn review(ctx: &Ctx<'_>, p: &mut dyn Painter, choices: &[Choice]) {
+    title(ctx, p, ctx.t(Text::Review));
+    let grid = review_grid(ctx.view.large);
+    let per_page = grid.capacity();
+    let first = ctx.page().saturating_mul(per_page);
+    for (slot, (election, choice)) in choices
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(per_page)
+        .enumerate()
+    {
+        let row = grid.cell(slot);
+        p.fill(row, ctx.theme.button_alt);
+        let change_w = 184u32;
+        let text_w = row.size.width.saturating_sub(change_w).saturating_sub(8);
+        let half = row.size.height >> 1;
+        let (l1, l2) = choice_lines(ctx, election, choice);
+        p.text(
+            rect(row.top_left.x, row.top_left.y, text_w, half),
+            &l1,
+            ctx.bold(),
+            ctx.theme.button_text,
+            Align::Left,
+        );
+        p.text(
+            rect(
+                row.top_left.x,
+                row.top_left.y.saturating_add(as_i32(half)),
+                text_w,
+                half,
+            ),
+            &l2,
+            ctx.small(),
+            ctx.theme.button_text,
+            Align::Left,
+        );
+        let change = rect(
+            row.top_left
+                .x
+                .saturating_add_unsigned(row.size.width)
+                .saturating_sub(as_i32(change_w)),
+            row.top_left.y,
+            change_w,
+            row.size.height,
+        );
+        button(
+            ctx,
+            p,
+            Element::Change(election),
+            change,
+            ctx.t(Text::Change),
+            false,
+        );
+    }
+    button(
+        ctx,
+        p,
+        Element::Back,
+        bar(Slot::Left),
+        ctx.t(Text::Back),
+        false,
+    );
+    // The confirm button is the widest: it ends the vote. Paging sits left of it.
+    let page = ctx.page();
+    if page > 0 {
+        button(ctx, p, Element::PagePrev, bar(Slot::PrevPage), "<", false);
+    }
+    if page.saturating_add(1) < pages(ctx.view) {
+        let next = rect(408, BAR_Y_PX, 80, BAR_H_PX);
+        button(ctx, p, Element::PageNext, next, ">", false);
+    }
+    p.text(
+        rect(304, BAR_Y_PX, 96, BAR_H_PX),
+        &page_label(ctx),
+        Font::Small,
+        ctx.theme.text,
+        Align::Center,
+    );
+    let confirm = rect(496, BAR_Y_PX, 296, BAR_H_PX);
+    button(
+        ctx,
+        p,
+        Element::Confirm,
+        confirm,
+        ctx.t(Text::Confirm),
+        true,
+    );
+}
+
+fn closed(ctx: &Ctx<'_>, p: &mut dyn Painter, counters: Counters, ballots: &[usize]) {
+    title(ctx, p, ctx.t(Text::PollClosed));
+    let mut y = counters_lines(ctx, p, CONTENT_Y_PX.saturating_add(4), counters);
+    let verdict = if counters.balanced() {
+        Text::Balanced
+    } else {
+        Text::Unbalanced
+    };
+    y = line(ctx, p, y, ctx.t(verdict), ctx.bold());
+    for (e, count) in ctx.view.event.elections.iter().zip(ballots) {
+        let mut s: String<LINE_BYTES> = String::new();
+        let _ = write!(
+            s,
+            "{}: {} {}",
+            e.names.show(ctx.view.language),
+            count,
+            ctx.t(Text::Ballots)
+        );
+        y = line(ctx, p, y, &s, ctx.small());
+    }
+    paragraph(
+        ctx,
+        p,
+        y.saturating_add(12),
+        ctx.t(Text::PresidentPowerOff),
+        ctx.bold(),
+        ctx.theme.text,
+    );
+}
+
+fn halted(ctx: &Ctx<'_>, p: &mut dyn Painter, reason: HaltReason, code: u16) {
+    let mut head: String<LINE_BYTES> = String::new();
+    let _ = write!(head, "{} E{}", ctx.t(Text::Error), code);
+    let area = rect(0, TITLE_Y_PX, as_u32(TOGGLE_X_PX), TITLE_H_PX);
+    p.fill(area, ctx.theme.notice_bg);
+    let font = if ctx.view.large {
+        Font::LargeTitle
+    } else {
+        Font::Title
+    };
+    p.text(area, &head, font, ctx.theme.notice_text, Align::Left);
+    let explanation = match reason {
+        HaltReason::MemoryIntegrity => Text::HaltMemory,
+        HaltReason::MediaFailure => Text::HaltMedia,
+        _ => Text::HaltDevice,
+    };
+    let y = paragraph(
+        ctx,
+        p,
+        CONTENT_Y_PX.saturating_add(20),
+        ctx.t(explanation),
+        ctx.bold(),
+        ctx.theme.text,
+    );
+    paragraph(
+        ctx,
+        p,
+        y.saturating_add(16),
+        ctx.t(Text::HaltAction),
+        ctx.body(),
+        ctx.theme.text,
+    );
+}
