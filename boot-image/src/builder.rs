@@ -235,7 +235,7 @@ pub fn sign(image: &[u8], key_pair: &Ed25519KeyPair) -> Result<Vec<u8>, SignErro
     let mut signature = [0u8; 64];
     signature.copy_from_slice(key_pair.sign(&inspected.fingerprint).as_ref());
     entries.push((public_key, signature));
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_by_key(|entry| entry.0);
     let mut signed = inspected.unsigned_image.to_vec();
     signed.extend_from_slice(&encode_signature_block(&entries));
     Ok(signed)

@@ -1415,6 +1415,45 @@ candidates = [{ name = "DELTA Di", kind = "titular" }]
         );
     }
 
+    proptest::proptest! {
+        /// Any name the model accepts survives TOML quoting and comes back unchanged.
+        #[test]
+        fn candidate_names_round_trip(name in "[^\\p{Cc}]{1,24}") {
+            proptest::prop_assume!(!name.trim().is_empty() && name.len() <= 96);
+            let quoted = toml_edit::Value::from(name.as_str()).to_string();
+            let text = BASE.replacen(r#""GAMMA Gi""#, quoted.trim(), 1);
+            let definition = Definition::parse("t.toml", &text).unwrap();
+            let event = definition.event();
+            let candidate = event.elections[0].lists[1].candidates.get(0).unwrap();
+            proptest::prop_assert_eq!(candidate.name, name.as_str());
+            let decoded_bytes = definition.to_postcard();
+            let decoded = Event::from_postcard(&decoded_bytes).unwrap();
+            proptest::prop_assert_eq!(decoded, event);
+        }
+
+        /// Arbitrary text never panics the reader, and every refusal names the file.
+        #[test]
+        fn arbitrary_text_is_refused_cleanly(text in "(?s).{0,200}") {
+            if let Err(e) = Definition::parse("t.toml", &text) {
+                let shown = e.to_string();
+                proptest::prop_assert!(shown.starts_with("t.toml:"), "{}", shown);
+            }
+        }
+
+        /// Damaging the valid base anywhere gives an error with a line inside the file.
+        #[test]
+        fn damaged_definitions_point_inside_the_file(at in 0usize..1000, byte in 0u8..128) {
+            let mut bytes = BASE.as_bytes().to_vec();
+            let index = at % bytes.len();
+            bytes[index] = byte;
+            let Ok(text) = String::from_utf8(bytes) else { return Ok(()) };
+            if let Err(DefinitionError::Invalid { line, column, .. }) = Definition::parse("t.toml", &text) {
+                proptest::prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                proptest::prop_assert!(column >= 1);
+            }
+        }
+    }
+
     #[test]
     fn unreadable_file_is_named() {
         let err = Definition::load(Path::new("/nonexistent/election.toml")).unwrap_err();

@@ -1111,6 +1111,54 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    proptest::proptest! {
+        // Each case writes and syncs six files: keep the count modest.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Every authority and office key survives its file text.
+        #[test]
+        fn key_files_round_trip(seed in proptest::array::uniform32(proptest::num::u8::ANY)) {
+            let dir = scratch(&format!("prop-{}", to_hex(&seed[..4])));
+            let key = AuthorityKey::from_seed(seed);
+            let path = dir.join("a.key");
+            key.write(&path).unwrap();
+            let loaded = AuthorityKey::load(&path).unwrap();
+            proptest::prop_assert_eq!(loaded.public_key(), key.public_key());
+            proptest::prop_assert_eq!(&*loaded.file_text(), &*key.file_text());
+            let public_path = dir.join("a.pub");
+            key.public_key().write(&public_path).unwrap();
+            proptest::prop_assert_eq!(AuthorityPublicKey::load(&public_path).unwrap(), key.public_key());
+            let office = OfficeKey::from_bytes(seed);
+            let office_path = dir.join("o.key");
+            office.write(&office_path).unwrap();
+            let loaded = OfficeKey::load(&office_path).unwrap();
+            proptest::prop_assert_eq!(loaded.public_key(), office.public_key());
+            proptest::prop_assert_eq!(loaded.secret().to_bytes(), seed);
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    proptest::proptest! {
+        /// Hex encoding round trips.
+        #[test]
+        fn hex_round_trips(bytes in proptest::array::uniform16(proptest::num::u8::ANY)) {
+            proptest::prop_assert_eq!(from_hex::<16>(&to_hex(&bytes)), Some(bytes));
+        }
+
+        /// Arbitrary text is refused with the file named, never a panic.
+        #[test]
+        fn arbitrary_key_text_is_refused_cleanly(text in "(?s)(voting-terminal authority secret key v1\n)?.{0,120}") {
+            let dir = scratch(&format!("fuzz-{}", text.len()));
+            let path = dir.join("k.key");
+            std::fs::write(&path, &text).unwrap();
+            if let Err(e) = AuthorityKey::load(&path) {
+                let shown = e.to_string();
+                proptest::prop_assert!(shown.starts_with(&path.display().to_string()), "{}", shown);
+            }
+            std::fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
     #[test]
     fn hex_round_trip() {
         let bytes: [u8; 4] = [0x00, 0x9f, 0xa0, 0xff];

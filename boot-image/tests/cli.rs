@@ -421,6 +421,48 @@ fn builds_are_reproducible_and_never_read_the_clock() {
         std::fs::read(s.path("one.img")).unwrap(),
         std::fs::read(s.path("two.img")).unwrap()
     );
+    // Another directory, other file names, absolute paths: still the same bytes.
+    let elsewhere = Scratch::new("repro-elsewhere");
+    let mut copies = Vec::new();
+    for (from, to) in [
+        ("demo.toml", "election-copy.toml"),
+        ("firmware.wasm", "payload-copy.wasm"),
+        ("pin.txt", "operator.pin"),
+        ("office.pub", "records.pub"),
+        ("a1.key", "signer.key"),
+    ] {
+        let target = elsewhere.path(to);
+        std::fs::copy(s.path(from), &target).unwrap();
+        copies.push(target.to_str().unwrap().to_owned());
+    }
+    let payload = format!("wasm32={}", copies[1]);
+    let output = run(
+        &elsewhere.0,
+        &[
+            "build",
+            "--election",
+            &copies[0],
+            "--payload",
+            &payload,
+            "--pin-file",
+            &copies[2],
+            "--office-key",
+            &copies[3],
+            "--sign",
+            &copies[4],
+            "--source-date-epoch",
+            EPOCH,
+            "--source-commit",
+            "0123456789abcdef",
+            "-o",
+            "copy.img",
+        ],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(
+        std::fs::read(s.path("one.img")).unwrap(),
+        std::fs::read(elsewhere.path("copy.img")).unwrap()
+    );
     // Without a build time the tool refuses rather than reading the clock.
     let output = run(&s.0, &args);
     assert_exit(&output, 2);

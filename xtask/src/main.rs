@@ -3,6 +3,7 @@
 //! Plain Rust on std (plus the dependency-free `device-abi` names), so it compiles in
 //! seconds. Run `cargo xtask help` for the subcommands.
 
+mod image;
 mod payload;
 mod step;
 mod targets;
@@ -21,11 +22,16 @@ commands:
   demo           run the firmware core's terminal state machine through a scripted
                  polling-station day on the host and print what happened
   test           install what is missing, then: rustfmt check, clippy (-D warnings),
-                 all tests, check-targets; stops at the first failure
+                 all tests, check-targets, the simulator tests that need the payload,
+                 repro; stops at the first failure
   check-targets  build the firmware core for wasm32-unknown-unknown and
                  riscv32imac-unknown-none-elf; build, check and rebuild the payload to
                  prove it reproducible; lint it; link-check riscv32 without a heap
   payload        build the wasm payload and print its path
+  image          build the payload and the demo boot image (training, signed with the
+                 dev keys) into <target dir>/demo/demo.img
+  repro          build payload and demo image twice, in two fresh target directories
+                 (target/repro/first and target/repro/second), and require identical images
   help           this text
 
 exit codes: 0 ok, 1 a check failed, 2 usage error or missing prerequisites
@@ -79,10 +85,14 @@ fn main() -> ExitCode {
     let start = Instant::now();
     let result = match command {
         "test" => test(&root, &target_dir),
-        "check-targets" => targets::check(&root, &target_dir).map_err(Failure::Check),
+        "check-targets" => targets::check(&root, &target_dir, targets::Reproducibility::Check)
+            .map(|_| ())
+            .map_err(Failure::Check),
         "payload" => payload::build(&root, &target_dir)
             .map(|path| println!("{}", path.display()))
             .map_err(Failure::Check),
+        "image" => demo_image(&root, &target_dir).map_err(Failure::Check),
+        "repro" => image::repro(&root).map_err(Failure::Check),
         "demo" => demo(&root),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
@@ -172,7 +182,36 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
         command.arg(manifest);
         toolchain::run(&mut command)
     })?;
-    step::run("check-targets", || targets::check(root, target_dir))?;
+    let mut payload = None;
+    step::run("check-targets", || {
+        payload = Some(targets::check(
+            root,
+            target_dir,
+            targets::Reproducibility::Later,
+        )?);
+        Ok(())
+    })?;
+    step::run("simulator tests that run the payload", || {
+        let payload = payload.as_ref().ok_or("no payload was built")?;
+        let mut command = cargo_in_root(&["test", "-p", "simulator", "--", "--ignored"]);
+        command.env(SIMULATOR_PAYLOAD_ENV, payload);
+        toolchain::run(&mut command)
+    })?;
+    step::run("repro: payload and demo image built twice", || {
+        image::repro(root)
+    })?;
+    Ok(())
+}
+
+/// The variable naming the payload for the simulator's tests that run it.
+const SIMULATOR_PAYLOAD_ENV: &str = "SIMULATOR_PAYLOAD";
+
+/// `cargo xtask image`: the payload, then the demo image; prints the image path.
+fn demo_image(root: &Path, target_dir: &Path) -> Result<(), String> {
+    let payload = payload::build(root, target_dir)?;
+    let out = target_dir.join(image::DEMO_IMAGE);
+    image::build_demo_image(root, target_dir, &payload, &out)?;
+    println!("{}", out.display());
     Ok(())
 }
 

@@ -4,17 +4,19 @@
 //! The build is reproducible: paths of the workspace, the cargo home, the target directory
 //! and the standard library sources are remapped, there is no debug info, one codegen unit
 //! and fat LTO (see `firmware/wasm/Cargo.toml`). The linker output is then checked:
-//! - **no imports**: ABI version 1 declares none, so the payload can reach nothing outside
-//!   its sandbox. A reachable `getrandom` call would not link at all (no
-//!   `__getrandom_custom` is registered), so ring's `SystemRandom` cannot be used;
+//! - **imports only from the device ABI**: functions of module `device` named in
+//!   `device_abi::import::ALL`, so the payload can reach nothing else outside its sandbox.
+//!   A reachable `getrandom` call would not even link (no `__getrandom_custom` is
+//!   registered), so ring's `SystemRandom` cannot be used;
 //! - **no heap**: the payload's global allocator has no memory, so every allocation fails
 //!   and ends in `handle_alloc_error`; if that function is reachable from an export, the
 //!   linker keeps it and its name is in the `name` section, and the build is refused;
-//! - **the ABI exports** are all present.
+//! - **the exports**: `memory` and `firmware_abi_version` exist, and every device-ABI export
+//!   has the right kind.
 //!
-//! The shipped payload is the linker output without custom sections (names, producers)
-//! and with only the ABI exports (the linker also exports `__data_end`, `__heap_base` and
-//! `#[no_mangle]` functions of dependencies).
+//! The shipped payload is the linker output without custom sections (names, producers,
+//! debug info of C objects) and with only the device-ABI exports (the linker also exports
+//! `__data_end`, `__heap_base` and `#[no_mangle]` functions of dependencies).
 
 use crate::toolchain::{self, CrossBuild, WASM_TARGET};
 use crate::wasm::{Kind, Module};
@@ -110,13 +112,16 @@ pub fn build(workspace_root: &Path, target_dir: &Path) -> Result<PathBuf, String
     })?;
     let shipped = check_and_strip(&linked)
         .map_err(|e| format!("payload {} refused: {e}", linked_path.display()))?;
+    let module = Module::parse(&shipped)?;
+    let (imports, exports) = (module.imports()?.len(), module.exports()?.len());
     let out = target_dir.join(SHIPPED_FILE);
     if let Some(dir) = out.parent() {
         fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     fs::write(&out, &shipped).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!(
-        "payload: {} ({} bytes; no imports, no reachable allocation, ABI exports only)",
+        "payload: {} ({} bytes; {imports} device imports, {exports} device exports, \
+         no reachable allocation)",
         out.display(),
         shipped.len()
     );
@@ -181,10 +186,11 @@ pub fn check_and_strip(linked: &[u8]) -> Result<Vec<u8>, String> {
     module.stripped(&keep)
 }
 
-/// Build the payload in two target directories and compare the bytes.
-pub fn check_reproducible(workspace_root: &Path, target_dir: &Path) -> Result<(), String> {
+/// Build the payload in `target_dir` and again in `<target_dir>/payload-repro`, and compare the
+/// bytes; returns the path of the first.
+pub fn check_reproducible(workspace_root: &Path, target_dir: &Path) -> Result<PathBuf, String> {
     let first = build(workspace_root, target_dir)?;
-    let second_dir = target_dir.join("repro");
+    let second_dir = target_dir.join("payload-repro");
     let second = build(workspace_root, &second_dir)?;
     let a = fs::read(&first).map_err(|e| format!("cannot read {}: {e}", first.display()))?;
     let b = fs::read(&second).map_err(|e| format!("cannot read {}: {e}", second.display()))?;
@@ -208,7 +214,7 @@ pub fn check_reproducible(workspace_root: &Path, target_dir: &Path) -> Result<()
         target_dir.display(),
         second_dir.display()
     );
-    Ok(())
+    Ok(first)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::payload::{self, HEAP_MARKERS};
 use crate::step;
 use crate::toolchain::{self, CrossBuild, RISCV_TARGET, WASM_TARGET};
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The riscv32 link check crate, relative to the workspace root.
 pub const LINK_CHECK_DIR: &str = "xtask/link-check";
@@ -14,8 +14,18 @@ const LINK_CHECK_BIN: &str = "firmware-link-check";
 /// The entry symbol, whose presence shows the symbol table was kept.
 const ENTRY_SYMBOL: &[u8] = b"_start";
 
-/// Run every target check; `target_dir` is the host target directory.
-pub fn check(root: &Path, target_dir: &Path) -> Result<(), String> {
+/// Whether `check` also proves the payload reproducible by building it a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reproducibility {
+    /// Build the payload again in another target directory and compare the bytes.
+    Check,
+    /// Build it once: a later step (`repro`) rebuilds everything and compares images.
+    Later,
+}
+
+/// Run every target check; `target_dir` is the host target directory. Returns the path of
+/// the shipped payload.
+pub fn check(root: &Path, target_dir: &Path, repro: Reproducibility) -> Result<PathBuf, String> {
     let cross_dir = target_dir.join("cross");
     for target in [WASM_TARGET, RISCV_TARGET] {
         let build = CrossBuild::new(target, &cross_dir);
@@ -31,9 +41,19 @@ pub fn check(root: &Path, target_dir: &Path) -> Result<(), String> {
             },
         )?;
     }
-    step::run("payload: build, check, rebuild elsewhere, compare", || {
-        payload::check_reproducible(root, target_dir)
-    })?;
+    let mut shipped = None;
+    match repro {
+        Reproducibility::Check => {
+            step::run("payload: build, check, rebuild elsewhere, compare", || {
+                shipped = Some(payload::check_reproducible(root, target_dir)?);
+                Ok(())
+            })?
+        }
+        Reproducibility::Later => step::run("payload: build and check", || {
+            shipped = Some(payload::build(root, target_dir)?);
+            Ok(())
+        })?,
+    }
     step::run(&format!("payload: clippy for {WASM_TARGET}"), || {
         let build = CrossBuild::new(WASM_TARGET, &cross_dir);
         toolchain::run(
@@ -49,7 +69,7 @@ pub fn check(root: &Path, target_dir: &Path) -> Result<(), String> {
         &format!("link check for {RISCV_TARGET}: links, no heap"),
         || link_check(root, &cross_dir),
     )?;
-    Ok(())
+    shipped.ok_or_else(|| "the payload step produced no payload".to_owned())
 }
 
 /// Link the firmware core into a bare-metal riscv32 executable and check its symbols.

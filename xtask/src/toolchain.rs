@@ -103,6 +103,8 @@ pub fn describe(command: &Command) -> String {
 }
 
 fn quote(word: &str) -> String {
+    // CARGO_ENCODED_RUSTFLAGS separates flags with 0x1f; show it.
+    let word = &word.replace('\u{1f}', "\\x1f");
     if !word.is_empty()
         && word
             .chars()

@@ -26,6 +26,8 @@ use crate::hal::{
 use crate::hal::{OperatorKey, Printer};
 use crate::i18n::Text;
 use crate::pin::PinVerifier;
+use crate::record::{RecordError, RecordScratch, Recorder, RecorderSetup};
+use crate::seal::PollState;
 use crate::screen::{self, Element, Notice, PinPurpose, Screen, View};
 use crate::store::BallotStore;
 use crate::terminal::{
@@ -88,6 +90,9 @@ pub enum AppError {
     },
     /// The display did not take the frame; the area stays dirty and is sent again.
     Display(DisplayError),
+    /// The sealed record could not be written (media missing, full, foreign or failing,
+    /// or sealing failed): the terminal halted and takes no more votes.
+    Record(RecordError),
 }
 
 impl AppError {
@@ -97,6 +102,7 @@ impl AppError {
             AppError::Terminal(e) => e.code(),
             AppError::Halted { reason } => halt_code(*reason),
             AppError::Display(_) => DISPLAY_FAILED_CODE,
+            AppError::Record(e) => e.code(),
         }
     }
 }
@@ -107,6 +113,7 @@ impl fmt::Display for AppError {
             AppError::Terminal(e) => write!(f, "{e}"),
             AppError::Halted { reason } => write!(f, "E{}: halted ({reason:?})", self.code()),
             AppError::Display(e) => write!(f, "E{}: {e}", self.code()),
+            AppError::Record(e) => write!(f, "{e}"),
         }
     }
 }
@@ -175,6 +182,12 @@ pub struct App<'a> {
     office_public_key: [u8; 32],
     station: &'a str,
     ui: Ui,
+    /// Buffers for sealing records (see [`App::attach_records`]).
+    records: Option<&'a mut RecordScratch>,
+    /// The poll session's record writer, from poll opening on.
+    recorder: Option<Recorder>,
+    /// The record failure that halted the terminal; its code is on the error screen.
+    fault: Option<RecordError>,
 }
 
 impl fmt::Debug for App<'_> {
@@ -207,6 +220,7 @@ struct Parts<'s, 'a> {
     ui: &'s Ui,
     fingerprint: &'s [u8; 32],
     station: &'s str,
+    fault_code: Option<u16>,
 }
 
 impl<'s> Parts<'s, '_> {
@@ -219,7 +233,7 @@ impl<'s> Parts<'s, '_> {
             (State::PoweredOff, _) => Screen::PoweredOff,
             (State::Halted(reason), _) => Screen::Halted {
                 reason: *reason,
-                code: halt_code(*reason),
+                code: self.fault_code.unwrap_or(halt_code(*reason)),
             },
             (_, Overlay::Pin { purpose, len, .. }) => Screen::Pin {
                 purpose: *purpose,
@@ -286,8 +300,9 @@ impl<'s> Parts<'s, '_> {
 
     fn key(&self) -> ScreenKey {
         let election = match self.terminal.session().map(|s| s.step()) {
-            Some(Step::Lists { election, .. }) => Some(election),
-            Some(Step::Candidates { election, .. }) => Some(election.saturating_add(1000)),
+            Some(Step::Lists { election, .. } | Step::Candidates { election, .. }) => {
+                Some(election)
+            }
             _ => None,
         };
         ScreenKey {
@@ -342,6 +357,9 @@ impl<'a> App<'a> {
             fingerprint: info.image_fingerprint,
             office_public_key: info.office_public_key,
             station: info.station,
+            records: None,
+            recorder: None,
+            fault: None,
             ui: Ui {
                 overlay: Overlay::None,
                 large: false,
@@ -385,6 +403,13 @@ impl<'a> App<'a> {
             InputEvent::Operator(key) => self.operator(key, dev),
         };
         let halted = match outcome {
+            Err(_) if !was_halted && self.fault.is_some() => {
+                self.render(dev)?;
+                return match self.fault {
+                    Some(fault) => Err(AppError::Record(fault)),
+                    None => Ok(()),
+                };
+            }
             Err(e) if !was_halted && self.terminal.phase() == Phase::Halted => Some(e),
             Err(e) => {
                 self.ui.notice = Some(notice_for(&e));
@@ -400,15 +425,17 @@ impl<'a> App<'a> {
     }
 
     /// Let time pass: the "vote recorded" and "cancelled" screens go away after
-    /// [`MESSAGE_SCREEN_MS`].
+    /// [`MESSAGE_SCREEN_MS`]. Redraws only when the screen changes.
     pub fn tick(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
         let now = dev.clock.now_ms();
         if let Overlay::Recorded { until_ms } | Overlay::Cancelled { until_ms } = self.ui.overlay {
             if now >= until_ms {
                 self.ui.overlay = Overlay::None;
+                return self.render(dev);
             }
         }
-        self.render(dev)
+        // Nothing changed: only resend an area a failed flush left dirty.
+        self.frame.flush(dev.display).map_err(AppError::Display)
     }
 
     /// The supply is failing: wipe the store, the session and the PIN pad now, and show
@@ -436,6 +463,28 @@ impl<'a> App<'a> {
         self.ui.overlay = Overlay::None;
         self.terminal.halt(reason);
         self.render(dev)
+    }
+
+    /// Give the app the buffers it seals records in (about 440 KB: keep them in a
+    /// `static` or on a host's heap). Without them the poll does not open (code 812).
+    pub fn attach_records(&mut self, scratch: &'a mut RecordScratch) {
+        self.records = Some(scratch);
+    }
+
+    /// SHA-256 of the poll session's public key, once the poll is open (for the opening
+    /// report).
+    pub fn session_fingerprint(&self) -> Option<[u8; 32]> {
+        self.recorder.as_ref().map(Recorder::fingerprint)
+    }
+
+    /// The media area of this session and the generation of its last completed record.
+    pub fn record_position(&self) -> Option<(u32, Option<u64>)> {
+        self.recorder.as_ref().map(|r| (r.area(), r.generation()))
+    }
+
+    /// The record failure that halted the terminal, if any.
+    pub fn record_fault(&self) -> Option<RecordError> {
+        self.fault
     }
 
     /// Call `visit(element, area)` for every touch target on the current screen, in
@@ -507,6 +556,7 @@ impl<'a> App<'a> {
             ui: &self.ui,
             fingerprint: &self.fingerprint,
             station: self.station,
+            fault_code: self.fault.map(|f| f.code()),
         }
     }
 
@@ -517,29 +567,26 @@ impl<'a> App<'a> {
             self.ui.page = 0;
             self.ui.focus = 0;
         }
+        let pages = screen::pages(&self.parts().view());
+        self.ui.page = self.ui.page.min(pages.saturating_sub(1));
+        // Borrow the parts apart from the framebuffer.
         let parts = Parts {
             terminal: &self.terminal,
             ui: &self.ui,
             fingerprint: &self.fingerprint,
             station: self.station,
+            fault_code: self.fault.map(|f| f.code()),
         };
-        let view = parts.view();
-        let pages = screen::pages(&view);
-        if self.ui.page >= pages {
-            self.ui.page = pages.saturating_sub(1);
-        }
-        let view = Parts {
-            terminal: &self.terminal,
-            ui: &self.ui,
-            fingerprint: &self.fingerprint,
-            station: self.station,
-        }
-        .view();
-        screen::draw(&view, self.frame);
+        screen::draw(&parts.view(), self.frame);
         self.frame.flush(dev.display).map_err(AppError::Display)
     }
 
     fn wiped(&mut self, dev: &mut Devices<'_>) {
+        // Dropping the recorder zeroizes the session key seed.
+        self.recorder = None;
+        if let Some(scratch) = self.records.as_mut() {
+            scratch.wipe();
+        }
         self.ui.clear_pin();
         self.ui.overlay = Overlay::None;
         self.ui.notice = None;
@@ -634,7 +681,9 @@ impl<'a> App<'a> {
             Element::Change(i) => t.handle(Action::ChangeElection(i)),
             Element::Confirm => {
                 t.handle(Action::Confirm)?;
-                // The terminal has cast exactly the review into the store.
+                // The terminal has cast exactly the review into the store. Say so only
+                // once the sealed record is on the media (written and flushed).
+                self.persist(PollState::Open, ActionKind::Confirm, dev)?;
                 self.ui.overlay = Overlay::Recorded {
                     until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
                 };
@@ -700,12 +749,78 @@ impl<'a> App<'a> {
             PinPurpose::Open => self.terminal.open_poll(pin, now_ms),
             _ => self.terminal.close_poll(pin, now_ms),
         };
+        let purpose = *purpose;
         digits.zeroize();
         *len = 0;
         if result.is_ok() {
             self.ui.overlay = Overlay::None;
+            match purpose {
+                PinPurpose::Open => self.start_recording(dev)?,
+                _ => self.persist(PollState::Closed, ActionKind::ClosePoll, dev)?,
+            }
         }
         result
+    }
+
+    /// At poll opening: mount the media, take a new area, draw the session key and write
+    /// generation 1 (zero counts). On failure the terminal halts with the error's code.
+    fn start_recording(&mut self, dev: &mut Devices<'_>) -> Result<(), TerminalError> {
+        let setup = RecorderSetup {
+            event: self.terminal.event(),
+            station: self.station,
+            image_digest: self.fingerprint,
+            office_public: self.office_public_key,
+        };
+        let opened = if self.records.is_none() {
+            Err(RecordError::NoBuffers)
+        } else {
+            Recorder::open(
+                &setup,
+                self.terminal.store(),
+                &mut *dev.media,
+                &mut *dev.entropy,
+            )
+        };
+        match opened {
+            Ok(recorder) => {
+                self.recorder = Some(recorder);
+                self.persist(PollState::Open, ActionKind::OpenPoll, dev)
+            }
+            Err(e) => Err(self.record_failed(e, ActionKind::OpenPoll)),
+        }
+    }
+
+    /// Seal and write the current record; on failure halt (no more votes) and show the code.
+    fn persist(
+        &mut self,
+        state: PollState,
+        action: ActionKind,
+        dev: &mut Devices<'_>,
+    ) -> Result<(), TerminalError> {
+        let result = match (self.recorder.as_mut(), self.records.as_deref_mut()) {
+            (Some(recorder), Some(scratch)) => recorder.write(
+                state,
+                self.terminal.counters(),
+                self.terminal.store(),
+                self.terminal.event(),
+                scratch,
+                &mut *dev.media,
+                &mut *dev.entropy,
+            ),
+            _ => Err(RecordError::NoBuffers),
+        };
+        result.map_err(|e| self.record_failed(e, action))
+    }
+
+    fn record_failed(&mut self, error: RecordError, action: ActionKind) -> TerminalError {
+        self.fault = Some(error);
+        self.ui.clear_pin();
+        self.ui.overlay = Overlay::None;
+        self.terminal.halt(HaltReason::MediaFailure);
+        TerminalError::Halted {
+            action,
+            reason: HaltReason::MediaFailure,
+        }
     }
 
     fn refusal(&self, action: ActionKind) -> TerminalError {
@@ -728,12 +843,24 @@ impl<'a> App<'a> {
         self.leave_pin();
         match key {
             OperatorKey::ActivateVoter => {
+                if let Some(recorder) = &self.recorder {
+                    let limit = recorder.voter_limit();
+                    let cast = usize::try_from(self.terminal.counters().cast).unwrap_or(limit);
+                    if self.terminal.phase() == Phase::PollOpen && cast >= limit {
+                        return Err(TerminalError::StoreFull { capacity: limit });
+                    }
+                }
                 self.terminal.activate_voter()?;
                 self.ui.overlay = Overlay::None;
+                // Each voter starts with the standard display and no keyboard focus.
+                self.ui.large = false;
+                self.ui.keyboard = false;
                 Ok(())
             }
             OperatorKey::CancelSession => {
                 self.terminal.cancel_session()?;
+                // The cancelled counter is part of the record: keep the media current.
+                self.persist(PollState::Open, ActionKind::CancelSession, dev)?;
                 self.ui.overlay = Overlay::Cancelled {
                     until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
                 };

@@ -354,10 +354,17 @@ impl DrawTarget for Framebuffer {
             let Some(row) = self.pixels.get_mut(start..end) else {
                 continue;
             };
-            for (x, slot) in area.columns().zip(row.iter_mut()) {
-                if *slot != raw {
-                    *slot = raw;
-                    Bounds::add(&mut changed, x, y);
+            // One scan from each end finds the changed span; the fill itself is a memset.
+            let (Some(first), Some(last)) = (
+                row.iter().position(|&p| p != raw),
+                row.iter().rposition(|&p| p != raw),
+            ) else {
+                continue;
+            };
+            row.fill(raw);
+            for offset in [first, last] {
+                if let Ok(offset) = u16::try_from(offset) {
+                    Bounds::add(&mut changed, area.x.saturating_add(offset), y);
                 }
             }
         }
@@ -422,7 +429,14 @@ pub enum InputEvent {
 
 impl Key {
     /// Every key, in code order.
-    pub const ALL: [Key; 6] = [Key::Up, Key::Down, Key::Left, Key::Right, Key::Enter, Key::Back];
+    pub const ALL: [Key; 6] = [
+        Key::Up,
+        Key::Down,
+        Key::Left,
+        Key::Right,
+        Key::Enter,
+        Key::Back,
+    ];
 
     /// Stable code on the device ABI (1..=6).
     pub const fn code(self) -> u8 {
@@ -513,7 +527,10 @@ impl fmt::Display for MediaError {
         match *self {
             MediaError::Missing => f.write_str("media: not inserted"),
             MediaError::OutOfRange { sector, sectors } => {
-                write!(f, "media: sector {sector} beyond the end ({sectors} sectors)")
+                write!(
+                    f,
+                    "media: sector {sector} beyond the end ({sectors} sectors)"
+                )
             }
             MediaError::ReadFailed { sector } => write!(f, "media: read of sector {sector} failed"),
             MediaError::WriteFailed { sector } => {
@@ -658,7 +675,11 @@ mod tests {
     fn drawing_tracks_only_changed_pixels() {
         let mut fb = Box::new(Framebuffer::new());
         let mut panel = RecordingDisplay::new();
-        assert_eq!(fb.dirty(), Some(Area::FULL), "a new framebuffer is wholly dirty");
+        assert_eq!(
+            fb.dirty(),
+            Some(Area::FULL),
+            "a new framebuffer is wholly dirty"
+        );
         fb.flush(&mut panel).unwrap();
         assert_eq!(fb.dirty(), None);
         assert_eq!(panel.last(), Some(Area::FULL));

@@ -24,6 +24,7 @@ pub mod hal;
 pub mod i18n;
 pub mod media;
 pub mod pin;
+pub mod record;
 pub mod screen;
 pub mod seal;
 pub mod store;

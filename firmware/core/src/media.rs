@@ -1516,9 +1516,13 @@ mod tests {
         let mut data = disk(4);
         let mut media = RamMedia::new(&mut data);
         let id: Vec<u8> = (0..16).collect();
-        let volume =
-            Volume::open_for_poll(&mut media, &binding(), CAPACITY, &mut FixedEntropy::new(&id))
-                .unwrap();
+        let volume = Volume::open_for_poll(
+            &mut media,
+            &binding(),
+            CAPACITY,
+            &mut FixedEntropy::new(&id),
+        )
+        .unwrap();
         let mut session = volume.start_session(&mut media).unwrap();
         session.write(&mut media, 1, b"a sealed record").unwrap();
         let hex = |bytes: &[u8]| -> std::string::String {

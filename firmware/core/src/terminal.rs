@@ -738,10 +738,10 @@ impl<'t> Terminal<'t> {
     ) -> Result<Terminal<'t>, TerminalError> {
         event.validate().map_err(TerminalError::InvalidEvent)?;
         verifier.check().map_err(TerminalError::PinVerifier)?;
-        let first = event.elections.first().ok_or(TerminalError::NoSuchElection {
-            index: 0,
-            count: 0,
-        })?;
+        let first = event
+            .elections
+            .first()
+            .ok_or(TerminalError::NoSuchElection { index: 0, count: 0 })?;
         let filler = ListIndex::new(0, first).map_err(TerminalError::Ballot)?;
         Ok(Terminal {
             event,
@@ -1537,7 +1537,10 @@ mod tests {
             t.change_election(2),
             Err(TerminalError::NoSuchElection { index: 2, count: 2 })
         );
-        assert_eq!(t.review(), Some(&[Choice::List(list(2)), Choice::Blank][..]));
+        assert_eq!(
+            t.review(),
+            Some(&[Choice::List(list(2)), Choice::Blank][..])
+        );
         // Error codes of voter input are 3xx and stable.
         assert_eq!(
             TerminalError::NothingMarked { election: 0 }.code(),
@@ -1794,7 +1797,12 @@ mod tests {
             t.choose_blank().unwrap();
             t.confirm().unwrap();
         }
-        for phase in [Phase::Language, Phase::Lists, Phase::Candidates, Phase::Review] {
+        for phase in [
+            Phase::Language,
+            Phase::Lists,
+            Phase::Candidates,
+            Phase::Review,
+        ] {
             t.activate_voter().unwrap();
             let steps: &[Action<'_>] = match phase {
                 Phase::Language => &[],
@@ -1889,11 +1897,14 @@ mod tests {
             Err(StoreError::Unbound),
             "nothing left to verify"
         );
-        assert_eq!(t.verifier, PinVerifier {
-            salt: [0; 16],
-            iterations: 0,
-            hash: [0; 32]
-        });
+        assert_eq!(
+            t.verifier,
+            PinVerifier {
+                salt: [0; 16],
+                iterations: 0,
+                hash: [0; 32]
+            }
+        );
         assert_eq!(t.counters(), Counters::default());
         assert_eq!(
             t.open_poll(PIN, 0),
@@ -1902,7 +1913,11 @@ mod tests {
             })
         );
         t.halt(HaltReason::DeviceFailure);
-        assert_eq!(t.phase(), Phase::PoweredOff, "nothing revives a wiped terminal");
+        assert_eq!(
+            t.phase(),
+            Phase::PoweredOff,
+            "nothing revives a wiped terminal"
+        );
     }
 
     #[test]
@@ -1963,14 +1978,18 @@ mod tests {
         let weak = PinVerifier::derive(PIN, [1; 16], NonZeroU32::new(10).unwrap());
         assert!(matches!(
             Terminal::new(event, weak, &mut store),
-            Err(TerminalError::PinVerifier(PinError::TooFewIterations { .. }))
+            Err(TerminalError::PinVerifier(
+                PinError::TooFewIterations { .. }
+            ))
         ));
         let mut bad = tiny_event();
         bad.elections[0].seats = 0;
         let bad: &'static Event<'static> = Box::leak(bad);
         let err = Terminal::new(bad, verifier(), &mut store).unwrap_err();
         assert_eq!(err.code(), 502);
-        assert!(err.to_string().starts_with("E502: election event: elections[0].seats"));
+        assert!(err
+            .to_string()
+            .starts_with("E502: election event: elections[0].seats"));
     }
 
     #[test]

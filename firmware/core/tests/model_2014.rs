@@ -150,7 +150,11 @@ fn to_choice(event: &Event<'_>, e: usize, marks: Marks) -> Option<Choice> {
     match marks {
         Marks::None => None,
         Marks::Blank => Some(Choice::Blank),
-        Marks::On { cands: 0, top: false, .. } => None,
+        Marks::On {
+            cands: 0,
+            top: false,
+            ..
+        } => None,
         Marks::On {
             list,
             cands: 0,
@@ -632,8 +636,14 @@ fn any_action(rng: &mut Rng, max_lists: usize, max_candidates: usize) -> Action<
         10 => Action::ActivateVoter,
         _ => [
             Action::PowerOff,
-            Action::OpenPoll { pin: PIN, now_ms: 0 },
-            Action::ClosePoll { pin: PIN, now_ms: 0 },
+            Action::OpenPoll {
+                pin: PIN,
+                now_ms: 0,
+            },
+            Action::ClosePoll {
+                pin: PIN,
+                now_ms: 0,
+            },
         ][rng.index(3)],
     }
 }
@@ -744,10 +754,7 @@ fn random_session(pair: &mut Pair<'_>, seed: u64, stats: &mut Stats) {
 
 /// The big event of the random sequences: 3 elections, 2 languages.
 fn random_event() -> &'static Event<'static> {
-    event(
-        &[&[3, 3, 2], &[2, 2], &[4]],
-        &[Language::Nl, Language::Fr],
-    )
+    event(&[&[3, 3, 2], &[2, 2], &[4]], &[Language::Nl, Language::Fr])
 }
 
 /// Run random shard `shard` of `RANDOM_SHARDS`: sessions `shard * n .. (shard + 1) * n`.
@@ -770,9 +777,13 @@ fn random_shard(shard: u64) {
     let first = BASE_SEED + shard * per_shard;
     let started = Instant::now();
     let mut stats = Stats::default();
-    run_sessions(event, &mut store, per_shard, &mut stats, |pair, i, stats| {
-        random_session(pair, first + i, stats)
-    });
+    run_sessions(
+        event,
+        &mut store,
+        per_shard,
+        &mut stats,
+        |pair, i, stats| random_session(pair, first + i, stats),
+    );
     println!(
         "model_2014 random shard {shard}/{RANDOM_SHARDS}: {} sequences (seeds {first:#x}..), {} \
          actions ({} rejected as predicted), {} casts checked against the review, {} cancels, \

@@ -188,6 +188,7 @@ fn with_app(
     let store: &'static mut BallotStore = Box::leak(Box::new(BallotStore::new()));
     let frame: &'static mut Framebuffer = Box::leak(Box::new(Framebuffer::new()));
     let mut app = App::boot(info, store, frame, &mut dev).unwrap();
+    app.attach_records(Box::leak(Box::new(firmware::record::RecordScratch::new())));
     f(&mut app, &mut dev, &rig.clock);
 }
 
@@ -606,12 +607,99 @@ fn full_redraw_cost_is_reported() {
         let toggle = start.elapsed() / ROUNDS;
         let start = Instant::now();
         for _ in 0..ROUNDS {
-            app.tick(dev).unwrap();
+            tap(app, dev, "candidate-1");
         }
-        let same = start.elapsed() / ROUNDS;
+        let mark = start.elapsed() / ROUNDS;
         eprintln!(
-            "full-screen redraw (candidates screen, large-text toggle): {toggle:?} per frame; \
-             redraw of an unchanged screen: {same:?} per frame"
+            "full-screen redraw on the host (test profile, opt-level 2): \
+             large-text toggle on the candidates screen {toggle:?} per frame; \
+             ticking a candidate {mark:?} per frame"
         );
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Refusals and operator actions
+
+#[test]
+fn refusals_show_their_code_and_change_nothing() {
+    with_app(event(&[Language::En], Mode::Training), |app, dev, clock| {
+        // Voting before the poll is open is refused with the terminal's code.
+        op(app, dev, OperatorKey::ActivateVoter);
+        assert!(
+            text(app).contains("E100: Not possible now"),
+            "{}",
+            text(app)
+        );
+        open_poll(app, dev);
+        op(app, dev, OperatorKey::ActivateVoter);
+        // One language: straight to the lists, and no back button on the first election.
+        assert_eq!(app.phase(), Phase::Lists);
+        assert!(app.element("back").is_none());
+        tap(app, dev, "list-2");
+        tap(app, dev, "next");
+        assert!(
+            text(app).contains("E304: Mark the list or a candidate, or go back"),
+            "{}",
+            text(app)
+        );
+        assert_eq!(app.phase(), Phase::Candidates);
+        op(app, dev, OperatorKey::ClosePoll);
+        assert!(text(app).contains("E101: A voter is in the booth"));
+        op(app, dev, OperatorKey::PowerOff);
+        assert!(text(app).contains("E101"));
+        // The president cancels: counted as cancelled, the booth is free.
+        op(app, dev, OperatorKey::CancelSession);
+        assert!(text(app).contains("Session cancelled by the president"));
+        assert_eq!(app.terminal().counters().cancelled, 1);
+        assert_eq!(app.terminal().counters().cast, 0);
+        clock.advance_ms(firmware::app::MESSAGE_SCREEN_MS);
+        app.tick(dev).unwrap();
+        assert!(text(app).contains("Waiting for the next voter"));
+        assert!(text(app).contains("Sessions cancelled: 1"));
+        // A tap outside every element does nothing.
+        app.handle(InputEvent::Tap { x: 400, y: 250 }, dev).unwrap();
+        assert_eq!(app.phase(), Phase::PollOpen);
+    });
+}
+
+#[test]
+fn the_pin_pad_can_be_left_and_wrong_pins_lock_it() {
+    with_app(event(&[Language::De], Mode::Training), |app, dev, _| {
+        op(app, dev, OperatorKey::OpenPoll);
+        tap(app, dev, "pin-1");
+        app.handle(InputEvent::Key(Key::Back), dev).unwrap();
+        assert!(app.element("pin-ok").is_none());
+        for _ in 0..firmware::terminal::PIN_FAILURES_BEFORE_LOCK {
+            op(app, dev, OperatorKey::OpenPoll);
+            tap(app, dev, "pin-9");
+            tap(app, dev, "pin-ok");
+        }
+        assert!(
+            text(app).contains("E200: PIN vorübergehend gesperrt"),
+            "{}",
+            text(app)
+        );
+        pin_by_touch(app, dev);
+        assert!(text(app).contains("E201"), "{}", text(app));
+        assert_eq!(app.phase(), Phase::PollNotOpened);
+    });
+}
+
+#[test]
+fn power_fail_wipes_even_with_the_poll_open() {
+    with_app(event(&ALL, Mode::Training), |app, dev, _| {
+        open_poll(app, dev);
+        op(app, dev, OperatorKey::ActivateVoter);
+        tap(app, dev, "lang-nl");
+        tap(app, dev, "blank");
+        tap(app, dev, "blank");
+        tap(app, dev, "confirm");
+        assert_eq!(app.terminal().store().ballots(0), 1);
+        app.power_fail(dev);
+        assert_eq!(app.phase(), Phase::PoweredOff);
+        assert_eq!(app.terminal().store().ballots(0), 0);
+        assert!(text(app).contains("Uitgeschakeld"), "{}", text(app));
+        assert!(app.element("large-text").is_none());
     });
 }

@@ -181,7 +181,9 @@ impl Media for RamMedia<'_> {
             .checked_add(SECTOR_SIZE_BYTES)
             .and_then(|end| self.data.get_mut(start..end))
             .ok_or(MediaError::WriteFailed { sector })?;
-        let room = self.cut_at.map(|cut| cut.saturating_sub(self.bytes_written));
+        let room = self
+            .cut_at
+            .map(|cut| cut.saturating_sub(self.bytes_written));
         match room {
             Some(room) if room < SECTOR_SIZE_BYTES as u64 => {
                 // room < 512, so it fits in usize.
@@ -196,9 +198,7 @@ impl Media for RamMedia<'_> {
             }
             _ => {
                 dst.copy_from_slice(data);
-                self.bytes_written = self
-                    .bytes_written
-                    .saturating_add(SECTOR_SIZE_BYTES as u64);
+                self.bytes_written = self.bytes_written.saturating_add(SECTOR_SIZE_BYTES as u64);
                 self.writes = self.writes.saturating_add(1);
                 Ok(())
             }

@@ -1493,3 +1493,51 @@ fn halted(ctx: &Ctx<'_>, p: &mut dyn Painter, reason: HaltReason, code: u16) {
         ctx.theme.text,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn element_names_are_one_based_and_match() {
+        let cases = [
+            (Element::List(0), "list-1"),
+            (Element::Candidate(11), "candidate-12"),
+            (Element::Change(0), "change-1"),
+            (Element::Language(Language::Fr), "lang-fr"),
+            (Element::PinDigit(7), "pin-7"),
+            (Element::PinOk, "pin-ok"),
+            (Element::TopBox, "top-box"),
+            (Element::LargeText, "large-text"),
+        ];
+        for (element, name) in cases {
+            assert_eq!(element.to_string(), name);
+            assert!(element.is_named(name));
+            assert!(!element.is_named("list-0"));
+        }
+    }
+
+    #[test]
+    fn fit_falls_back_to_smaller_fonts() {
+        let long = "Confirmer mon vote, vraiment et définitivement";
+        assert_eq!(fit(&[Font::Title, Font::Small], "OK", 200), Font::Title);
+        assert_eq!(fit(&[Font::Title, Font::Small], long, 10), Font::Small);
+        assert!(Font::Small.width(long) < Font::Title.width(long));
+    }
+
+    #[test]
+    fn grids_keep_targets_large_enough() {
+        for large in [false, true] {
+            for grid in [list_grid(large), candidate_grid(large), review_grid(large)] {
+                for i in 0..grid.capacity() {
+                    let cell = grid.cell(i);
+                    assert!(cell.size.height >= MIN_TARGET_PX, "{cell:?}");
+                    assert!(cell.size.width >= MIN_TARGET_PX, "{cell:?}");
+                    let bottom = cell.top_left.y + cell.size.height as i32;
+                    assert!(bottom <= CONTENT_BOTTOM_PX, "{cell:?}");
+                }
+            }
+        }
+    }
+}

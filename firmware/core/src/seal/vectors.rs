@@ -486,9 +486,8 @@ fn worked_example_intermediate_values() {
         .expect("fill");
     let body_len = BODY.len();
     let mut plain = record[CIPHERTEXT_OFFSET..CIPHERTEXT_OFFSET + body_len + TAG_BYTES].to_vec();
-    let aead_key = aead::LessSafeKey::new(
-        aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &key).expect("key"),
-    );
+    let aead_key =
+        aead::LessSafeKey::new(aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &key).expect("key"));
     let opened = aead_key
         .open_in_place(
             aead::Nonce::assume_unique_for_key(NONCE),

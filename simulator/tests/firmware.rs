@@ -1,0 +1,114 @@
+//! End-to-end with the real firmware payload: image -> boot ROM -> wasmi -> app.
+//!
+//! These need the payload built by `cargo xtask payload`; they are ignored by default and
+//! run with `SIMULATOR_PAYLOAD=<target>/payload/firmware-wasm32.wasm cargo test -p simulator
+//! --test firmware -- --ignored`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use firmware::election::Date;
+use simulator::machine::Limits;
+use simulator::rom::Trust;
+use simulator::script;
+
+const NEEDS: &str = "needs SIMULATOR_PAYLOAD (cargo xtask payload)";
+
+/// Open the poll, vote once (list 1, candidate 1 in every election), screenshots on the way.
+const VOTE: &str = "\
+shot boot
+operator open
+pin 123456
+shot opened
+operator activate
+shot activated
+";
+
+fn payload() -> Vec<u8> {
+    firmware_payload().expect(NEEDS)
+}
+
+fn options(seed: [u8; 32]) -> simulator::Options {
+    simulator::Options {
+        image: image_signed_by(&payload(), &[1]),
+        trust: Trust::dev(1),
+        today: Date::new(2026, 6, 7).unwrap(),
+        entropy_seed: Some(seed),
+        media: None,
+        station: "Lindenhove 001".into(),
+        limits: Limits::default(),
+        echo_log: false,
+    }
+}
+
+#[test]
+#[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
+fn boots_opens_the_poll_and_shows_text() {
+    let opts = options([3; 32]);
+    let (mut machine, verified) = simulator::power_on(&opts).unwrap();
+    assert!(machine.devices().screen.flushes > 0, "the first screen was flushed");
+    let text = machine.screen_text().unwrap();
+    assert!(!text.is_empty());
+    let _ = verified;
+    let out = tempfile::tempdir().unwrap();
+    script::run(&mut machine, &script::parse(VOTE).unwrap(), out.path()).unwrap();
+    for shot in ["boot", "opened", "activated"] {
+        assert!(out.path().join(format!("{shot}.png")).exists());
+    }
+}
+
+#[test]
+#[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
+fn power_off_leaves_no_entropy_or_pin_in_memory() {
+    let opts = options([4; 32]);
+    let (mut machine, _) = simulator::power_on(&opts).unwrap();
+    machine.devices_mut().entropy_record = Some(Vec::new());
+    let out = tempfile::tempdir().unwrap();
+    script::run(&mut machine, &script::parse(VOTE).unwrap(), out.path()).unwrap();
+    let entropy = machine.devices().entropy_record.clone().unwrap();
+    assert!(!entropy.is_empty(), "opening the poll draws a session key");
+    machine.power_off().unwrap();
+    for (i, window) in entropy.chunks(16).enumerate() {
+        if window.len() == 16 {
+            assert_eq!(
+                machine.find_in_memory(window),
+                None,
+                "entropy chunk {i} survived power-off"
+            );
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
+fn replay_gives_identical_pictures_and_media() {
+    let payload = payload();
+    let image = image_signed_by(&payload, &[1]);
+    let seed = "0b".repeat(32);
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let image_path = dir.path().join("image.bin");
+        std::fs::write(&image_path, &image).unwrap();
+        std::fs::write(dir.path().join("s.txt"), VOTE).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_simulator"))
+            .arg(&image_path)
+            .args(["--headless", "--date", DAY, "--entropy-seed", &seed, "--script"])
+            .arg(dir.path().join("s.txt"))
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg("--media")
+            .arg(dir.path().join("results.img"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        runs.push(dir);
+    }
+    let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+    for f in ["out/boot.png", "out/opened.png", "out/activated.png", "results.img"] {
+        assert!(read(runs[0].path(), f) == read(runs[1].path(), f), "{f} differs");
+    }
+}
