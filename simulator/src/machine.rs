@@ -192,6 +192,21 @@ pub struct Machine {
     exports: Exports,
     limits: Limits,
     on: bool,
+    fuel: FuelStats,
+}
+
+/// Fuel the payload consumed (about one unit per wasm instruction): a machine-independent
+/// measure of the firmware's work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FuelStats {
+    /// Calls into the payload.
+    pub calls: u64,
+    /// Fuel of all calls.
+    pub total: u64,
+    /// Fuel of the most expensive call.
+    pub largest: u64,
+    /// The export of the most expensive call.
+    pub largest_export: &'static str,
 }
 
 /// Check every import of `module` against the device ABI (names only; the linker checks the
@@ -478,6 +493,7 @@ impl Machine {
             exports,
             limits,
             on: true,
+            fuel: FuelStats::default(),
         };
         let found = machine.call(export::ABI_VERSION, |s| version.call(s, ()))?;
         if u32::try_from(found).ok() != Some(ABI_VERSION) {
@@ -503,7 +519,18 @@ impl Machine {
                 export,
                 reason: e.to_string(),
             })?;
-        f(&mut self.store).map_err(|e| {
+        let result = f(&mut self.store);
+        let used = self
+            .limits
+            .fuel_per_call
+            .saturating_sub(self.store.get_fuel().unwrap_or(0));
+        self.fuel.calls += 1;
+        self.fuel.total = self.fuel.total.saturating_add(used);
+        if used > self.fuel.largest {
+            self.fuel.largest = used;
+            self.fuel.largest_export = export;
+        }
+        result.map_err(|e| {
             // A stopped payload is never called again.
             self.on = false;
             if is_out_of_fuel(&e) {
@@ -583,6 +610,11 @@ impl Machine {
         let result = self.call(export::POWER_OFF, |s| power_off.call(s, ()));
         self.on = false;
         result
+    }
+
+    /// Fuel consumed so far.
+    pub fn fuel(&self) -> FuelStats {
+        self.fuel
     }
 
     /// Whether the machine still runs.

@@ -208,7 +208,12 @@ fn headless(cli: &Cli, options: &Options) -> ExitCode {
     }
     match receipts {
         Ok(n) => {
+            let fuel = machine.fuel();
             println!("script done: {} line(s), {n} receipt(s)", lines.len());
+            println!(
+                "fuel: {} call(s), {} total, largest {} in `{}`",
+                fuel.calls, fuel.total, fuel.largest, fuel.largest_export
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

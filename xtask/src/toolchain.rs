@@ -254,6 +254,15 @@ fn missing_packages() -> Vec<&'static str> {
         .collect()
 }
 
+/// What to tell a user who is not root about `missing` packages.
+fn needs_root_message(missing: &[&str]) -> String {
+    let list = missing.join(" ");
+    format!(
+        "missing Debian packages: {list}; install them as root with:\n  apt-get update && \
+         DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends {list}"
+    )
+}
+
 /// Why the prerequisites could not be installed.
 #[derive(Debug)]
 pub enum InstallError {
@@ -286,13 +295,7 @@ pub fn install() -> Result<(), InstallError> {
                 .env("DEBIAN_FRONTEND", "noninteractive"))
             .map_err(InstallError::Failed)?;
         } else {
-            return Err(InstallError::NeedsRoot(format!(
-                "missing Debian packages: {}; install them with:\n  sudo apt-get update && \
-                 sudo DEBIAN_FRONTEND=noninteractive apt-get install -y \
-                 --no-install-recommends {}",
-                missing.join(" "),
-                missing.join(" ")
-            )));
+            return Err(InstallError::NeedsRoot(needs_root_message(&missing)));
         }
     }
     let has = |tool: &str| output(cargo().args([tool, "--version"])).is_some();
@@ -351,6 +354,16 @@ mod tests {
         assert!(!line.contains("RUSTC="), "{line}");
         assert!(!line.contains("build-std"), "{line}");
         assert!(line.contains("CC_wasm32_unknown_unknown=clang"), "{line}");
+    }
+
+    #[test]
+    fn non_root_users_get_the_exact_install_command() {
+        let message = needs_root_message(&["clang", "lld-22"]);
+        assert!(message.starts_with("missing Debian packages: clang lld-22;"));
+        assert!(message.ends_with(
+            "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y \
+             --no-install-recommends clang lld-22"
+        ));
     }
 
     #[test]
