@@ -169,9 +169,13 @@ fn verify_throughput(c: &mut Criterion) {
     for (mib, image) in &images {
         verify(image, &policy, MachineKind::Wasm32, polling_day()).unwrap();
         group.throughput(Throughput::Bytes(image.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(format!("{mib}MiB")), image, |b, image| {
-            b.iter(|| verify(image, &policy, MachineKind::Wasm32, polling_day()).unwrap())
-        });
+        group.bench_with_input(
+            BenchmarkId::from_parameter(format!("{mib}MiB")),
+            image,
+            |b, image| {
+                b.iter(|| verify(image, &policy, MachineKind::Wasm32, polling_day()).unwrap())
+            },
+        );
     }
     group.finish();
 
@@ -184,7 +188,10 @@ fn verify_throughput(c: &mut Criterion) {
         let file = std::env::temp_dir().join(format!("boot-image-bench-{mib}MiB.img"));
         std::fs::write(&file, image).unwrap();
         let copies = 256 / mib;
-        println!("  {mib} MiB image ({} bytes): verify {ours:.0} MB/s", image.len());
+        println!(
+            "  {mib} MiB image ({} bytes): verify {ours:.0} MB/s",
+            image.len()
+        );
         match openssl_mb_per_s(&file, image.len(), copies) {
             Some(openssl) => println!(
                 "    openssl dgst -sha256 (same file): {openssl:.0} MB/s, ratio {:.2}",

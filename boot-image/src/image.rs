@@ -213,13 +213,14 @@ impl<'a> Layout<'a> {
         let manifest_end = usize::try_from(manifest_end).map_err(|_| truncated.clone())?;
         let payloads_end = usize::try_from(payloads_end).map_err(|_| truncated.clone())?;
         let (unsigned_image, block) = image.split_at_checked(payloads_end).ok_or(truncated)?;
-        let (signed, payloads) = unsigned_image
-            .split_at_checked(manifest_end)
-            .ok_or(Refusal::Truncated {
-                section: Section::Manifest,
-                needed: manifest_end as u64,
-                available,
-            })?;
+        let (signed, payloads) =
+            unsigned_image
+                .split_at_checked(manifest_end)
+                .ok_or(Refusal::Truncated {
+                    section: Section::Manifest,
+                    needed: manifest_end as u64,
+                    available,
+                })?;
         let manifest = signed.get(HEADER_SIZE_BYTES..).unwrap_or_default();
         let header_bytes = signed.get(..HEADER_SIZE_BYTES).unwrap_or_default();
         let signatures = parse_signature_block(block, length(unsigned_image))?;
@@ -253,13 +254,14 @@ pub(crate) fn manifest_digest(signed: &[u8]) -> [u8; DIGEST_BYTES] {
 /// Check the signature block that starts `offset` bytes into the image: magic, count,
 /// exact length, and strictly increasing public keys.
 fn parse_signature_block(block: &[u8], offset: u64) -> Result<Signatures<'_>, Refusal> {
-    let (head, entries) = block
-        .split_at_checked(SIGNATURE_BLOCK_HEADER_BYTES)
-        .ok_or(Refusal::Truncated {
-            section: Section::SignatureBlock,
-            needed: offset.saturating_add(SIGNATURE_BLOCK_HEADER_BYTES as u64),
-            available: offset.saturating_add(length(block)),
-        })?;
+    let (head, entries) =
+        block
+            .split_at_checked(SIGNATURE_BLOCK_HEADER_BYTES)
+            .ok_or(Refusal::Truncated {
+                section: Section::SignatureBlock,
+                needed: offset.saturating_add(SIGNATURE_BLOCK_HEADER_BYTES as u64),
+                available: offset.saturating_add(length(block)),
+            })?;
     let [m0, m1, m2, m3, c0, c1] = <[u8; SIGNATURE_BLOCK_HEADER_BYTES]>::try_from(head)
         .map_err(|_| Refusal::BadSignatureBlock)?;
     if [m0, m1, m2, m3] != SIGNATURE_BLOCK_MAGIC {
@@ -295,9 +297,8 @@ fn parse_signature_block(block: &[u8], offset: u64) -> Result<Signatures<'_>, Re
         match previous.map(|p| p.cmp(entry.public_key)) {
             Some(core::cmp::Ordering::Equal) => return Err(Refusal::DuplicateSigner { index }),
             Some(core::cmp::Ordering::Greater) => {
-                let within = SIGNATURE_BLOCK_HEADER_BYTES.saturating_add(
-                    index.saturating_mul(SIGNATURE_ENTRY_BYTES),
-                );
+                let within = SIGNATURE_BLOCK_HEADER_BYTES
+                    .saturating_add(index.saturating_mul(SIGNATURE_ENTRY_BYTES));
                 return Err(Refusal::NonCanonical {
                     section: Section::SignatureBlock,
                     offset: within as u64,
@@ -311,11 +312,12 @@ fn parse_signature_block(block: &[u8], offset: u64) -> Result<Signatures<'_>, Re
 }
 
 /// Encode a signature block holding `entries` (which the caller keeps sorted).
-#[cfg(feature = "std")]
+#[cfg(any(feature = "std", test))]
 pub(crate) fn encode_signature_block(entries: &[([u8; 32], [u8; 64])]) -> std::vec::Vec<u8> {
     let count = u16::try_from(entries.len()).unwrap_or(u16::MAX);
     let mut out = std::vec::Vec::with_capacity(
-        SIGNATURE_BLOCK_HEADER_BYTES.saturating_add(entries.len().saturating_mul(SIGNATURE_ENTRY_BYTES)),
+        SIGNATURE_BLOCK_HEADER_BYTES
+            .saturating_add(entries.len().saturating_mul(SIGNATURE_ENTRY_BYTES)),
     );
     out.extend_from_slice(&SIGNATURE_BLOCK_MAGIC);
     out.extend_from_slice(&count.to_le_bytes());
@@ -352,7 +354,10 @@ mod tests {
         );
         assert_eq!(Header::decode(b"VTB").unwrap_err().class(), "truncated");
         assert_eq!(Header::decode(b"XTBI").unwrap_err(), Refusal::BadMagic);
-        assert_eq!(Header::decode(&good[..15]).unwrap_err().class(), "truncated");
+        assert_eq!(
+            Header::decode(&good[..15]).unwrap_err().class(),
+            "truncated"
+        );
         let mut v2 = good;
         v2[4] = 2;
         assert_eq!(
@@ -468,6 +473,24 @@ mod tests {
         fn header_round_trips(manifest_bytes in any::<u32>(), payload_bytes in any::<u32>()) {
             let header = Header { manifest_bytes, payload_bytes };
             prop_assert_eq!(Header::decode(&header.encode()), Ok(header));
+        }
+
+        #[test]
+        fn signature_block_round_trips(
+            keys in proptest::collection::btree_set(any::<[u8; 32]>(), 0..=MAX_SIGNATURES),
+            fill in any::<u8>(),
+        ) {
+            // A BTreeSet iterates in increasing order: the canonical order.
+            let entries: std::vec::Vec<([u8; 32], [u8; 64])> =
+                keys.iter().map(|key| (*key, [fill; 64])).collect();
+            let bytes = image(2, 3, &encode_signature_block(&entries));
+            let layout = Layout::parse(&bytes).unwrap();
+            let parsed: std::vec::Vec<([u8; 32], [u8; 64])> = layout
+                .signatures
+                .iter()
+                .map(|e| (*e.public_key, *e.signature))
+                .collect();
+            prop_assert_eq!(parsed, entries);
         }
 
         #[test]

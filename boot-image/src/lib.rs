@@ -20,6 +20,9 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
+#[cfg(all(test, not(feature = "std")))]
+extern crate std;
+
 pub mod fingerprint;
 pub mod image;
 pub mod manifest;
@@ -32,6 +35,8 @@ pub mod builder;
 pub mod definition;
 #[cfg(feature = "std")]
 pub mod keys;
+#[cfg(feature = "std")]
+pub mod records;
 
 pub use fingerprint::{fingerprint_groups, parse_fingerprint, FINGERPRINT_TEXT_BYTES};
 pub use image::{SignatureEntry, Signatures, FORMAT_VERSION, MAGIC, MAX_SIGNATURES};

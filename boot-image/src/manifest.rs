@@ -61,7 +61,9 @@ impl MachineKind {
 
     /// Parse a name given by [`MachineKind::name`].
     pub fn from_name(name: &str) -> Option<MachineKind> {
-        MachineKind::ALL.into_iter().find(|kind| kind.name() == name)
+        MachineKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == name)
     }
 }
 
@@ -343,9 +345,9 @@ impl<'a> Manifest<'a> {
 }
 
 fn total_length(entries: &[PayloadEntry]) -> u64 {
-    entries
-        .iter()
-        .fold(0u64, |sum, entry| sum.saturating_add(u64::from(entry.length)))
+    entries.iter().fold(0u64, |sum, entry| {
+        sum.saturating_add(u64::from(entry.length))
+    })
 }
 
 /// Payload table rules: at least one entry, strictly increasing machine kinds, no empty
@@ -485,7 +487,11 @@ mod tests {
                 Err(Refusal::InvalidManifest { field, problem })
             );
         };
-        check(|m| m.event_id = "", ManifestField::EventId, FieldProblem::Empty);
+        check(
+            |m| m.event_id = "",
+            ManifestField::EventId,
+            FieldProblem::Empty,
+        );
         check(
             |m| m.event_id = "A-very-long-event-identifier-of-40-bytes",
             ManifestField::EventId,
@@ -497,7 +503,13 @@ mod tests {
             FieldProblem::NotPrintable { offset: 4 },
         );
         check(
-            |m| m.valid_from = Date { year: 2026, month: 2, day: 30 },
+            |m| {
+                m.valid_from = Date {
+                    year: 2026,
+                    month: 2,
+                    day: 30,
+                }
+            },
             ManifestField::ValidFrom,
             FieldProblem::InvalidDate,
         );
@@ -506,8 +518,16 @@ mod tests {
             ManifestField::ValidUntil,
             FieldProblem::EndsBeforeStart,
         );
-        check(|m| m.election = b"", ManifestField::Election, FieldProblem::Empty);
-        check(|m| m.payloads.clear(), ManifestField::Payloads, FieldProblem::Empty);
+        check(
+            |m| m.election = b"",
+            ManifestField::Election,
+            FieldProblem::Empty,
+        );
+        check(
+            |m| m.payloads.clear(),
+            ManifestField::Payloads,
+            FieldProblem::Empty,
+        );
         check(
             |m| m.payloads[0].length = 0,
             ManifestField::Payloads,
@@ -530,8 +550,14 @@ mod tests {
         }
         assert_eq!(MachineKind::from_name("x86_64"), None);
         // The wire values are part of the format.
-        assert_eq!(postcard::to_extend(&MachineKind::Wasm32, StdVec::new()).unwrap(), [0]);
-        assert_eq!(postcard::to_extend(&MachineKind::Riscv32, StdVec::new()).unwrap(), [1]);
+        assert_eq!(
+            postcard::to_extend(&MachineKind::Wasm32, StdVec::new()).unwrap(),
+            [0]
+        );
+        assert_eq!(
+            postcard::to_extend(&MachineKind::Riscv32, StdVec::new()).unwrap(),
+            [1]
+        );
     }
 
     proptest! {

@@ -317,7 +317,7 @@ impl Refusal {
         }
     }
 
-    /// Every class string, in the order the verifier checks (for documentation and tests).
+    /// Every class string, each once, roughly in the order the verifier first checks for it.
     pub const CLASSES: [&'static str; 23] = [
         "invalid-policy",
         "bad-magic",
@@ -393,7 +393,10 @@ impl fmt::Display for Refusal {
             ),
             Refusal::BadSignatureBlock => f.write_str("signature block has a bad magic"),
             Refusal::TooManySignatures { count, max } => {
-                write!(f, "signature block declares {count} signatures, at most {max}")
+                write!(
+                    f,
+                    "signature block declares {count} signatures, at most {max}"
+                )
             }
             Refusal::DuplicateSigner { index } => {
                 write!(f, "signature {index} repeats an earlier signer's key")
@@ -410,8 +413,8 @@ impl fmt::Display for Refusal {
                 unknown,
             } => write!(
                 f,
-                "only {valid} of {threshold} required signatures by trusted keys; \
-                 {unknown} signatures by unknown keys were ignored"
+                "only {valid} of {threshold} required signatures by trusted keys \
+                 ({unknown} by unknown keys ignored)"
             ),
             Refusal::BelowThreshold { valid, threshold } => write!(
                 f,
@@ -449,5 +452,53 @@ impl fmt::Display for Refusal {
             ),
             Refusal::WeakPinVerifier { reason } => write!(f, "{reason}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_are_unique_kebab_case() {
+        for (i, class) in Refusal::CLASSES.iter().enumerate() {
+            assert!(!Refusal::CLASSES[..i].contains(class), "{class} twice");
+            assert!(
+                class.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{class}"
+            );
+        }
+    }
+
+    #[test]
+    fn messages_name_the_reason_on_one_line() {
+        let wrong = Refusal::WrongMachine {
+            machine: MachineKind::Riscv32,
+            available: Vec::from_slice(&[MachineKind::Wasm32]).unwrap(),
+        };
+        assert_eq!(
+            std::format!("{wrong}"),
+            "no payload for machine kind riscv32 (image has: wasm32)"
+        );
+        assert_eq!(wrong.class(), "wrong-machine");
+        let mismatch = Refusal::DigestMismatch {
+            machine: MachineKind::Wasm32,
+            expected: [0xab; 32],
+            actual: [0x01; 32],
+        };
+        assert_eq!(
+            std::format!("{mismatch}"),
+            "wasm32 payload digest 0101010101010101... does not match the manifest's \
+             abababababababab..."
+        );
+        let below = Refusal::UnknownKeys {
+            valid: 1,
+            threshold: 2,
+            unknown: 1,
+        };
+        assert_eq!(
+            std::format!("{below}"),
+            "only 1 of 2 required signatures by trusted keys (1 by unknown keys ignored)"
+        );
     }
 }

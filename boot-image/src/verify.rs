@@ -180,7 +180,9 @@ fn parse(image: &[u8]) -> Result<Parsed<'_>, Refusal> {
 
 impl<'a> Parsed<'a> {
     /// The payloads split by the payload table (whose lengths add up to the area length).
-    fn payloads(&self) -> Vec<(Payload<'a>, &[u8; DIGEST_BYTES]), { crate::manifest::MAX_PAYLOADS }> {
+    fn payloads(
+        &self,
+    ) -> Vec<(Payload<'a>, &[u8; DIGEST_BYTES]), { crate::manifest::MAX_PAYLOADS }> {
         let mut out = Vec::new();
         let mut rest = self.layout.payloads;
         for entry in &self.manifest.payloads {

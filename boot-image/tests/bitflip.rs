@@ -81,11 +81,17 @@ fn every_flip_is_refused(name: &str) {
         }
         image[bit / 8] ^= 1 << (bit % 8);
     }
-    println!("{name}: {bits} single-bit flips of a {}-byte image:", v.image.len());
+    println!(
+        "{name}: {bits} single-bit flips of a {}-byte image:",
+        v.image.len()
+    );
     for (class, count) in &by_class {
         println!("  {count:5}  {class}");
     }
-    assert!(accepted.is_empty(), "{name}: flips of bits {accepted:?} were accepted");
+    assert!(
+        accepted.is_empty(),
+        "{name}: flips of bits {accepted:?} were accepted"
+    );
     assert_eq!(by_class.values().sum::<usize>(), bits);
 }
 
@@ -138,7 +144,10 @@ fn apply(image: &mut Vec<u8>, edit: &Edit) {
 fn refusal_is_well_formed(refusal: &Refusal) {
     assert!(Refusal::CLASSES.contains(&refusal.class()), "{refusal:?}");
     let message = refusal.to_string();
-    assert!(!message.is_empty() && !message.contains('\n'), "{message:?}");
+    assert!(
+        !message.is_empty() && !message.contains('\n'),
+        "{message:?}"
+    );
 }
 
 proptest! {

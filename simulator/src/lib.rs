@@ -84,8 +84,8 @@ impl std::error::Error for Failure {}
 ///
 /// Returns the running machine and what the boot ROM verified.
 pub fn power_on(options: &Options) -> Result<(Machine, VerifiedBoot), Failure> {
-    let verified =
-        rom::verify_image(&options.image, &options.trust, options.today).map_err(Failure::Refused)?;
+    let verified = rom::verify_image(&options.image, &options.trust, options.today)
+        .map_err(Failure::Refused)?;
     let entropy = match (options.entropy_seed, verified.mode) {
         (Some(_), BootMode::Official) => return Err(Failure::SeedForOfficial),
         (Some(seed), _) => Entropy::Seeded { seed, counter: 0 },

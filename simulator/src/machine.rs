@@ -5,10 +5,10 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use device_abi::{
-    export, import, BootBlock, BootStatus, EventKind, MediaStatus, ABI_VERSION,
-    DISPLAY_HEIGHT_PX, DISPLAY_TRANSFER_FAILED, DISPLAY_WIDTH_PX, ENTROPY_UNAVAILABLE,
-    IMPORT_MODULE, MAX_ENTROPY_REQUEST_BYTES, MAX_LOG_BYTES, PIXEL_BYTES,
-    PRINTER_LINE_BYTES, SECTOR_SIZE_BYTES, STATUS_OK, TICK_INTERVAL_MS,
+    export, import, BootBlock, BootStatus, EventKind, MediaStatus, ABI_VERSION, DISPLAY_HEIGHT_PX,
+    DISPLAY_TRANSFER_FAILED, DISPLAY_WIDTH_PX, ENTROPY_UNAVAILABLE, IMPORT_MODULE,
+    MAX_ENTROPY_REQUEST_BYTES, MAX_LOG_BYTES, PIXEL_BYTES, PRINTER_LINE_BYTES, SECTOR_SIZE_BYTES,
+    STATUS_OK, TICK_INTERVAL_MS,
 };
 use wasmi::{
     Caller, Config, Engine, Extern, Instance, Linker, Memory, Module, Store, StoreLimits,
@@ -21,9 +21,10 @@ use crate::devices::{Devices, RasterLine};
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 /// Default fuel (about one unit per wasm instruction) for one call into the payload.
 ///
-/// Enough for a PIN check at 100,000 PBKDF2 iterations plus a full redraw; a payload that
-/// loops forever is stopped after it.
-pub const DEFAULT_FUEL_PER_CALL: u64 = 4_000_000_000;
+/// A PIN check costs about 20,000 units per PBKDF2 iteration (2.0e9 at the default
+/// 100,000 iterations, measured); this covers the firmware's maximum of 1,000,000
+/// iterations plus a full redraw. A payload that loops forever is stopped after it.
+pub const DEFAULT_FUEL_PER_CALL: u64 = 25_000_000_000;
 
 static INSTANCES_STARTED: AtomicU64 = AtomicU64::new(0);
 
@@ -468,11 +469,12 @@ impl Machine {
             .map_err(|e| MachineError::Instantiation {
                 reason: e.to_string(),
             })?;
-        let memory = instance
-            .get_memory(&store, export::MEMORY)
-            .ok_or(MachineError::MissingExport {
-                name: export::MEMORY,
-            })?;
+        let memory =
+            instance
+                .get_memory(&store, export::MEMORY)
+                .ok_or(MachineError::MissingExport {
+                    name: export::MEMORY,
+                })?;
         let version: TypedFunc<(), i32> = typed(&store, &instance, export::ABI_VERSION)?;
         let exports = Exports {
             boot_block: typed(&store, &instance, export::BOOT_BLOCK)?,
@@ -689,5 +691,4 @@ impl Machine {
     pub fn devices_mut(&mut self) -> &mut Devices {
         &mut self.store.data_mut().devices
     }
-
 }

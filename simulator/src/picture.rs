@@ -112,7 +112,10 @@ impl DrawTarget for RomScreen {
     type Color = Rgb565;
     type Error = std::convert::Infallible;
 
-    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb565>>>(&mut self, pixels: I) -> Result<(), Self::Error> {
+    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb565>>>(
+        &mut self,
+        pixels: I,
+    ) -> Result<(), Self::Error> {
         for Pixel(p, c) in pixels {
             if let (Ok(x), Ok(y)) = (u32::try_from(p.x), u32::try_from(p.y)) {
                 if x < DISPLAY_WIDTH_PX && y < DISPLAY_HEIGHT_PX {
@@ -129,8 +132,12 @@ pub fn refusal_screen(reason: &str) -> Vec<u16> {
     let mut screen = RomScreen(vec![Rgb565::WHITE.into_storage(); SCREEN_PIXELS]);
     let title = MonoTextStyle::new(&FONT_10X20, Rgb565::RED);
     let body = MonoTextStyle::new(&FONT_10X20, Rgb565::BLACK);
-    let _ = Text::new("BOOT REFUSED: the image was not started", Point::new(20, 40), title)
-        .draw(&mut screen);
+    let _ = Text::new(
+        "BOOT REFUSED: the image was not started",
+        Point::new(20, 40),
+        title,
+    )
+    .draw(&mut screen);
     let columns = 76;
     let mut y = 90;
     let mut line = String::new();

@@ -84,7 +84,11 @@ pub struct ScriptError {
 
 impl fmt::Display for ScriptError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "script line {} `{}`: {}", self.line, self.text, self.reason)
+        write!(
+            f,
+            "script line {} `{}`: {}",
+            self.line, self.text, self.reason
+        )
     }
 }
 
@@ -92,13 +96,18 @@ impl std::error::Error for ScriptError {}
 
 fn parse_line(words: &[&str]) -> Result<Command, String> {
     let arg = |i: usize, what: &str| -> Result<&str, String> {
-        words.get(i).copied().ok_or_else(|| format!("missing {what}"))
+        words
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("missing {what}"))
     };
     let command = match words.first().copied().unwrap_or_default() {
         "tap" => match (words.get(1), words.get(2)) {
             (Some(x), Some(y)) => Command::TapAt {
-                x: x.parse().map_err(|_| format!("x `{x}` is not a pixel column"))?,
-                y: y.parse().map_err(|_| format!("y `{y}` is not a pixel row"))?,
+                x: x.parse()
+                    .map_err(|_| format!("x `{x}` is not a pixel column"))?,
+                y: y.parse()
+                    .map_err(|_| format!("y `{y}` is not a pixel row"))?,
             },
             (Some(name), None) => Command::TapElement((*name).to_string()),
             _ => return Err("expected `tap X Y` or `tap NAME`".into()),
@@ -110,7 +119,11 @@ fn parse_line(words: &[&str]) -> Result<Command, String> {
             "right" => KEY_RIGHT,
             "enter" => KEY_ENTER,
             "back" => KEY_BACK,
-            other => return Err(format!("unknown key `{other}` (up, down, left, right, enter, back)")),
+            other => {
+                return Err(format!(
+                    "unknown key `{other}` (up, down, left, right, enter, back)"
+                ))
+            }
         }),
         "operator" => Command::Operator(match arg(1, "operator key")? {
             "activate" => OPERATOR_ACTIVATE,
@@ -133,7 +146,10 @@ fn parse_line(words: &[&str]) -> Result<Command, String> {
         }
         "wait" => {
             let ms = arg(1, "milliseconds")?;
-            Command::Wait(ms.parse().map_err(|_| format!("`{ms}` is not milliseconds"))?)
+            Command::Wait(
+                ms.parse()
+                    .map_err(|_| format!("`{ms}` is not milliseconds"))?,
+            )
         }
         "shot" => {
             let name = arg(1, "screenshot name")?;
@@ -225,16 +241,19 @@ fn run_line(machine: &mut Machine, command: &Command, out: &Path) -> Result<(), 
             tap_element(machine, "pin-ok")
         }
         Command::Wait(ms) => machine.wait(*ms).map_err(fw),
-        Command::Shot(name) => {
-            picture::write_screen(&out.join(format!("{name}.png")), &machine.devices().screen.pixels)
-                .map_err(|e| e.to_string())
-        }
+        Command::Shot(name) => picture::write_screen(
+            &out.join(format!("{name}.png")),
+            &machine.devices().screen.pixels,
+        )
+        .map_err(|e| e.to_string()),
         Command::ExpectText(text) => {
             let visible = machine.screen_text().map_err(fw)?;
             if visible.contains(text.as_str()) {
                 Ok(())
             } else {
-                Err(format!("text `{text}` is not on the screen; visible: {visible:?}"))
+                Err(format!(
+                    "text `{text}` is not on the screen; visible: {visible:?}"
+                ))
             }
         }
         Command::PowerOff => machine.power_off().map_err(fw),

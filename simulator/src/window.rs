@@ -56,8 +56,12 @@ fn input(event: SimulatorEvent) -> Option<(EventKind, i32, i32)> {
 /// Boot and run in a window until it is closed. A refused image shows the boot ROM's
 /// refusal screen until the window is closed, then returns the refusal.
 pub fn run(options: &Options) -> Result<(), Failure> {
-    let mut display = SimulatorDisplay::<Rgb565>::new(Size::new(DISPLAY_WIDTH_PX, DISPLAY_HEIGHT_PX));
-    let mut window = Window::new("Voting terminal simulator", &OutputSettingsBuilder::new().build());
+    let mut display =
+        SimulatorDisplay::<Rgb565>::new(Size::new(DISPLAY_WIDTH_PX, DISPLAY_HEIGHT_PX));
+    let mut window = Window::new(
+        "Voting terminal simulator",
+        &OutputSettingsBuilder::new().build(),
+    );
     let mut machine: Machine = match crate::power_on(options) {
         Ok((machine, _)) => machine,
         Err(failure) => {

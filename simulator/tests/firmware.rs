@@ -67,7 +67,10 @@ fn options(seed: [u8; 32]) -> simulator::Options {
 fn boots_opens_the_poll_and_shows_text() {
     let opts = options([3; 32]);
     let (mut machine, verified) = simulator::power_on(&opts).unwrap();
-    assert!(machine.devices().screen.flushes > 0, "the first screen was flushed");
+    assert!(
+        machine.devices().screen.flushes > 0,
+        "the first screen was flushed"
+    );
     let text = machine.screen_text().unwrap();
     assert!(!text.is_empty());
     let _ = verified;
@@ -124,7 +127,12 @@ fn replay_gives_identical_pictures_and_media() {
             .arg(dir.path().join("results.img"))
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         runs.push(dir);
     }
     let read = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
@@ -135,6 +143,9 @@ fn replay_gives_identical_pictures_and_media() {
         "out/recorded.png",
         "results.img",
     ] {
-        assert!(read(runs[0].path(), f) == read(runs[1].path(), f), "{f} differs");
+        assert!(
+            read(runs[0].path(), f) == read(runs[1].path(), f),
+            "{f} differs"
+        );
     }
 }

@@ -30,8 +30,14 @@ fn refused_images_are_never_instantiated() {
     tampered[last] ^= 0x80; // inside the signature block
     let cases = [
         ("tampered", options(tampered, 1)),
-        ("unknown key", options(image_signed_by_stranger(&payload), 1)),
-        ("below threshold", options(image_signed_by(&payload, &[2]), 2)),
+        (
+            "unknown key",
+            options(image_signed_by_stranger(&payload), 1),
+        ),
+        (
+            "below threshold",
+            options(image_signed_by(&payload, &[2]), 2),
+        ),
         ("unsigned", options(unsigned_image(&payload), 1)),
         ("not an image", options(b"MZ\x90\x00".to_vec(), 1)),
     ];
@@ -40,7 +46,11 @@ fn refused_images_are_never_instantiated() {
         let failure = power_on(&opts).map(|_| ()).unwrap_err();
         assert!(matches!(failure, Failure::Refused(_)), "{name}: {failure}");
         assert_eq!(failure.exit_code(), 1);
-        assert_eq!(instances_started(), before, "{name}: a payload was instantiated");
+        assert_eq!(
+            instances_started(),
+            before,
+            "{name}: a payload was instantiated"
+        );
     }
     // And a good image is instantiated exactly once.
     let before = instances_started();

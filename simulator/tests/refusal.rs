@@ -30,7 +30,10 @@ fn assert_refused(name: &str, image: &[u8], extra: &[&str], reason: &str) {
     let out = simulator(dir.path(), image, extra);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
-    assert!(stderr.contains(reason), "{name}: expected `{reason}` in: {stderr}");
+    assert!(
+        stderr.contains(reason),
+        "{name}: expected `{reason}` in: {stderr}"
+    );
     assert!(
         !dir.path().join("out/after-tap.png").exists(),
         "{name}: the script ran"
@@ -105,7 +108,12 @@ fn foreign_name_in_device_module_is_refused() {
         r#"(import "device" "socket_open" (func (result i32)))"#,
     );
     let image = image_signed_by(&payload, &[1]);
-    assert_refused("device.socket_open", &image, &[], "imports `device.socket_open`");
+    assert_refused(
+        "device.socket_open",
+        &image,
+        &[],
+        "imports `device.socket_open`",
+    );
 }
 
 #[test]
@@ -124,20 +132,21 @@ fn runaway_payload_is_stopped() {
 fn memory_beyond_the_limit_is_refused() {
     // 32 pages = 2 MiB of initial memory against a 1 MiB limit.
     let image = image_signed_by(&good_wat_payload(), &[1]);
-    assert_refused("memory", &image, &["--memory-mib", "1"], "cannot instantiate");
+    assert_refused(
+        "memory",
+        &image,
+        &["--memory-mib", "1"],
+        "cannot instantiate",
+    );
 }
 
 #[test]
-fn entropy_seed_is_refused_for_nothing_but_training() {
+fn entropy_seed_is_accepted_for_training_images() {
     // A training image accepts it (exit 0); the official path is covered by `power_on`
     // returning `SeedForOfficial` (official images cannot be signed with dev keys here).
     let dir = tempfile::tempdir().unwrap();
     let image = image_signed_by(&good_wat_payload(), &[1]);
-    let out = simulator(
-        dir.path(),
-        &image,
-        &["--entropy-seed", &"ab".repeat(32)],
-    );
+    let out = simulator(dir.path(), &image, &["--entropy-seed", &"ab".repeat(32)]);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -58,7 +58,12 @@ fn replay_is_deterministic_and_writes_only_media_and_out() {
     let b = tempfile::tempdir().unwrap();
     for dir in [a.path(), b.path()] {
         let out = run(dir, &image, SCRIPT, Some(&seed));
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let expected: Vec<PathBuf> = [
         "image.bin",
@@ -73,7 +78,12 @@ fn replay_is_deterministic_and_writes_only_media_and_out() {
     .map(PathBuf::from)
     .collect();
     assert_eq!(files(a.path()), expected);
-    for f in ["out/first.png", "out/second.png", "out/receipt-1.png", "results.img"] {
+    for f in [
+        "out/first.png",
+        "out/second.png",
+        "out/receipt-1.png",
+        "results.img",
+    ] {
         let x = std::fs::read(a.path().join(f)).unwrap();
         let y = std::fs::read(b.path().join(f)).unwrap();
         assert!(x == y, "{f} differs between two replays");
@@ -103,7 +113,12 @@ fn different_seeds_give_different_media() {
 fn failed_expectation_names_the_line() {
     let image = image_signed_by(&good_wat_payload(), &[1]);
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &image, "tap 1 1\nexpect-text nothing here\n", None);
+    let out = run(
+        dir.path(),
+        &image,
+        "tap 1 1\nexpect-text nothing here\n",
+        None,
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("script line 2"), "{stderr}");
@@ -133,9 +148,16 @@ fn power_off_memory_scan_finds_no_entropy() {
     script::run(&mut machine, &lines, out.path()).unwrap();
     let secret = machine.devices().entropy_record.clone().unwrap();
     assert_eq!(secret.len(), 32);
-    assert!(machine.find_in_memory(&secret).is_some(), "the secret is in RAM while on");
+    assert!(
+        machine.find_in_memory(&secret).is_some(),
+        "the secret is in RAM while on"
+    );
     assert_eq!(lines[0].command, Cmd::TapAt { x: 5, y: 5 });
     machine.power_off().unwrap();
     assert!(!machine.is_on());
-    assert_eq!(machine.find_in_memory(&secret), None, "the secret survived power-off");
+    assert_eq!(
+        machine.find_in_memory(&secret),
+        None,
+        "the secret survived power-off"
+    );
 }

@@ -208,10 +208,26 @@ pub fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
         .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
 }
 
+/// The state of the sources: `HEAD` and every change against it (tracked files' contents,
+/// untracked files' names). `None` outside a git checkout.
+fn source_state(workspace_root: &Path) -> Option<String> {
+    let head = git(workspace_root, &["rev-parse", "HEAD"])?;
+    let diff = git(workspace_root, &["diff", "HEAD", "--binary"])?;
+    let untracked = git(
+        workspace_root,
+        &["ls-files", "--others", "--exclude-standard"],
+    )?;
+    Some(format!("{head}\n{diff}\n{untracked}"))
+}
+
 /// Build the payload and the demo image twice, in two fresh target directories, and require
 /// byte-identical images.
+///
+/// If the sources change while it runs (a commit, an edit), differing images prove nothing
+/// and the error says so.
 pub fn repro(workspace_root: &Path) -> Result<(), String> {
     let target = workspace_root.join("target");
+    let sources_before = source_state(workspace_root);
     let mut images = Vec::new();
     for dir in REPRO_DIRS {
         let target_dir = target.join(dir);
@@ -241,14 +257,23 @@ pub fn repro(workspace_root: &Path) -> Result<(), String> {
             println!("repro: identical images, sha-256 {first_digest}");
             Ok(())
         }
-        Some(offset) => Err(format!(
-            "repro: images differ from byte offset {offset} (0x{offset:x}):\n  {} ({} bytes) \
-             sha-256 {first_digest}\n  {} ({} bytes) sha-256 {second_digest}",
-            first_path.display(),
-            first.len(),
-            second_path.display(),
-            second.len()
-        )),
+        Some(offset) => {
+            let changed = source_state(workspace_root) != sources_before;
+            Err(format!(
+                "repro: images differ from byte offset {offset} (0x{offset:x}):\n  {} ({} bytes) \
+                 sha-256 {first_digest}\n  {} ({} bytes) sha-256 {second_digest}{}",
+                first_path.display(),
+                first.len(),
+                second_path.display(),
+                second.len(),
+                if changed {
+                    "\n  the sources changed while repro ran, so this proves nothing: \
+                     rerun on an unchanging tree"
+                } else {
+                    ""
+                }
+            ))
+        }
     }
 }
 

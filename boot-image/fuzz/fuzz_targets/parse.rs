@@ -39,7 +39,11 @@ fuzz_target!(|image: &[u8]| {
         keys: &DEV_AUTHORITY_PUBLIC_KEYS,
         threshold: 1,
     };
-    let today = Date { year: 2026, month: 5, day: 31 };
+    let today = Date {
+        year: 2026,
+        month: 5,
+        day: 31,
+    };
     for machine in [MachineKind::Wasm32, MachineKind::Riscv32] {
         match verify(image, &policy, machine, today) {
             Ok(verified) => assert!(verified.valid_signatures >= 1),

@@ -498,10 +498,9 @@ impl fmt::Display for BootBlockError {
                 "boot block: needs {needed} bytes, the buffer holds {available}"
             ),
             BootBlockError::BadMagic => f.write_str("boot block: bad magic"),
-            BootBlockError::UnsupportedVersion { found } => write!(
-                f,
-                "boot block: ABI version {found}, expected {ABI_VERSION}"
-            ),
+            BootBlockError::UnsupportedVersion { found } => {
+                write!(f, "boot block: ABI version {found}, expected {ABI_VERSION}")
+            }
             BootBlockError::BadMode { found } => write!(f, "boot block: mode byte {found}"),
             BootBlockError::BadStation => {
                 f.write_str("boot block: station name longer than 64 bytes or not UTF-8")
@@ -524,10 +523,12 @@ fn field<const N: usize>(bytes: &[u8], at: usize) -> Result<[u8; N], BootBlockEr
 
 fn put(buf: &mut [u8], at: usize, data: &[u8]) -> Result<(), BootBlockError> {
     let available = buf.len();
-    let end = at.checked_add(data.len()).ok_or(BootBlockError::Truncated {
-        needed: usize::MAX,
-        available,
-    })?;
+    let end = at
+        .checked_add(data.len())
+        .ok_or(BootBlockError::Truncated {
+            needed: usize::MAX,
+            available,
+        })?;
     buf.get_mut(at..end)
         .ok_or(BootBlockError::Truncated {
             needed: end,
@@ -557,12 +558,11 @@ impl<'a> BootBlock<'a> {
             .ok()
             .filter(|&n| usize::from(n) <= MAX_STATION_BYTES)
             .ok_or(BootBlockError::BadStation)?;
-        let election_len = u32::try_from(self.election.len()).map_err(|_| {
-            BootBlockError::Truncated {
+        let election_len =
+            u32::try_from(self.election.len()).map_err(|_| BootBlockError::Truncated {
                 needed,
                 available: buf.len(),
-            }
-        })?;
+            })?;
         let mode = match self.mode {
             BootMode::Training => MODE_TRAINING,
             BootMode::Official => MODE_OFFICIAL,
@@ -572,7 +572,11 @@ impl<'a> BootBlock<'a> {
         put(buf, layout::FINGERPRINT, &self.image_fingerprint)?;
         put(buf, layout::OFFICE_KEY, &self.office_public_key)?;
         put(buf, layout::PIN_SALT, &self.pin_salt)?;
-        put(buf, layout::PIN_ITERATIONS, &self.pin_iterations.to_le_bytes())?;
+        put(
+            buf,
+            layout::PIN_ITERATIONS,
+            &self.pin_iterations.to_le_bytes(),
+        )?;
         put(buf, layout::PIN_HASH, &self.pin_hash)?;
         put(buf, layout::MODE, &[mode, station_len])?;
         let mut padded = [0u8; MAX_STATION_BYTES];
@@ -721,7 +725,10 @@ mod tests {
         assert_eq!(BootBlock::decode(&bad), Err(BootBlockError::BadStation));
         let mut bad = buf;
         bad[195] = 1;
-        assert_eq!(BootBlock::decode(&bad), Err(BootBlockError::NonZeroReserved));
+        assert_eq!(
+            BootBlock::decode(&bad),
+            Err(BootBlockError::NonZeroReserved)
+        );
         assert_eq!(
             BootBlock::decode(&buf[..201]),
             Err(BootBlockError::Truncated {

@@ -26,9 +26,9 @@ use crate::hal::{
 use crate::hal::{OperatorKey, Printer};
 use crate::i18n::Text;
 use crate::pin::PinVerifier;
-use crate::record::{RecordError, RecordScratch, Recorder, RecorderSetup};
-use crate::seal::PollState;
+use crate::record::{RecordContent, RecordError, RecordScratch, Recorder, RecorderSetup};
 use crate::screen::{self, Element, Notice, PinPurpose, Screen, View};
+use crate::seal::PollState;
 use crate::store::BallotStore;
 use crate::terminal::{
     Action, ActionKind, HaltReason, Phase, State, Step, Terminal, TerminalError,
@@ -799,10 +799,12 @@ impl<'a> App<'a> {
     ) -> Result<(), TerminalError> {
         let result = match (self.recorder.as_mut(), self.records.as_deref_mut()) {
             (Some(recorder), Some(scratch)) => recorder.write(
-                state,
-                self.terminal.counters(),
-                self.terminal.store(),
-                self.terminal.event(),
+                &RecordContent {
+                    state,
+                    counters: self.terminal.counters(),
+                    store: self.terminal.store(),
+                    event: self.terminal.event(),
+                },
                 scratch,
                 &mut *dev.media,
                 &mut *dev.entropy,

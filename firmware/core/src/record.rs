@@ -224,10 +224,12 @@ pub struct RecordBody<'b> {
 
 fn put(out: &mut [u8], at: &mut usize, bytes: &[u8]) -> Result<(), RecordError> {
     let available = out.len();
-    let end = at.checked_add(bytes.len()).ok_or(RecordError::BufferTooSmall {
-        needed: usize::MAX,
-        available,
-    })?;
+    let end = at
+        .checked_add(bytes.len())
+        .ok_or(RecordError::BufferTooSmall {
+            needed: usize::MAX,
+            available,
+        })?;
     out.get_mut(*at..end)
         .ok_or(RecordError::BufferTooSmall {
             needed: end,
@@ -441,6 +443,28 @@ pub fn max_body_len(event: &Event<'_>, empty: &BallotStore) -> Result<usize, Rec
         .min(MAX_RECORD_BODY_BYTES))
 }
 
+/// What one record states: poll state, counters and the ballot store of the event.
+#[derive(Clone, Copy)]
+pub struct RecordContent<'c> {
+    /// Open or closed (the session's final record).
+    pub state: PollState,
+    /// The terminal's counters.
+    pub counters: Counters,
+    /// The ballot store.
+    pub store: &'c BallotStore,
+    /// The election event the store is bound to.
+    pub event: &'c Event<'c>,
+}
+
+impl fmt::Debug for RecordContent<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordContent")
+            .field("state", &self.state)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One poll session's writer: the session key, the media area and the next generation.
 pub struct Recorder {
     area: SessionArea,
@@ -539,15 +563,18 @@ impl Recorder {
     /// generation.
     pub fn write(
         &mut self,
-        state: PollState,
-        counters: Counters,
-        store: &BallotStore,
-        event: &Event<'_>,
+        content: &RecordContent<'_>,
         scratch: &mut RecordScratch,
         media: &mut dyn Media,
         entropy: &mut dyn Entropy,
     ) -> Result<(), RecordError> {
         let generation = self.header.generation;
+        let RecordContent {
+            state,
+            counters,
+            store,
+            event,
+        } = *content;
         let header = RecordHeader {
             generation,
             state,
@@ -686,8 +713,8 @@ mod tests {
                 809,
             ),
         ] {
-            let body = RecordBody::encode(PollState::Open, counters, &store, &event, &mut out)
-                .unwrap();
+            let body =
+                RecordBody::encode(PollState::Open, counters, &store, &event, &mut out).unwrap();
             let err = RecordBody::decode(body)
                 .unwrap()
                 .load(&event, &mut loaded)

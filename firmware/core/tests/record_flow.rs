@@ -271,7 +271,10 @@ fn assert_holds_voters(event: &Event<'_>, found: &[AreaFound], voters: usize) {
     let mut expected: Vec<(usize, Choice, usize)> = Vec::new();
     for i in 0..voters {
         for (e, choice) in voter(event, i).0.into_iter().enumerate() {
-            match expected.iter_mut().find(|(x, c, _)| *x == e && *c == choice) {
+            match expected
+                .iter_mut()
+                .find(|(x, c, _)| *x == e && *c == choice)
+            {
                 Some(entry) => entry.2 += 1,
                 None => expected.push((e, choice, 1)),
             }
@@ -403,7 +406,6 @@ fn media_problems_stop_the_terminal_with_a_code() {
             open_poll(&mut app, &mut dev);
             cast(&mut app, &mut dev, event, 0);
             to_review(&mut app, &mut dev, event, 1);
-            drop(dev);
             media.remove();
             let mut dev = rig.devices(&mut media);
             let err = press(&mut app, &mut dev, "confirm").unwrap_err();
@@ -415,7 +417,6 @@ fn media_problems_stop_the_terminal_with_a_code() {
             assert_eq!(app.phase(), Phase::Halted);
         }
         media.insert();
-        drop(media);
         let found = office_open(event, &mut data);
         assert_holds_voters(event, &found, 1);
     }
@@ -448,7 +449,6 @@ fn cut_run(event: &'static Event<'static>, n: usize, k: Option<u64>, tally: &mut
                 cast(&mut app, &mut dev, event, i);
             }
             to_review(&mut app, &mut dev, event, n - 1);
-            drop(dev);
             if let Some(k) = k {
                 media.cut_power_at_byte(k);
             }
@@ -456,7 +456,6 @@ fn cut_run(event: &'static Event<'static>, n: usize, k: Option<u64>, tally: &mut
             let mut dev = rig.devices(&mut media);
             let result = press(&mut app, &mut dev, "confirm");
             shown = recorded_shown(&app);
-            drop(dev);
             written = media.bytes_written() - before;
             match &result {
                 Ok(()) => assert!(shown, "{}", text(&app)),
@@ -537,7 +536,11 @@ fn power_cut_at_sampled_bytes_of_the_fiftieth_ballot() {
     let total = cut_run(event, 50, None, &mut tally);
     let mut points: Vec<u64> = (0..=total).step_by(61).collect();
     for s in (0..=total).step_by(512) {
-        points.extend([s.saturating_sub(1), s, s + 1].into_iter().filter(|&p| p <= total));
+        points.extend(
+            [s.saturating_sub(1), s, s + 1]
+                .into_iter()
+                .filter(|&p| p <= total),
+        );
     }
     points.push(total);
     points.sort_unstable();

@@ -29,8 +29,14 @@ mod host {
 /// Host-side stand-ins for the imports, so the glue's unit tests run natively: a screen
 /// that counts flushes, 64 sectors of RAM media, a printer that counts lines, a fixed date
 /// and a counter as "entropy" (tests only; the payload always uses the real imports).
-#[cfg(not(target_arch = "wasm32"))]
-#[allow(unsafe_code, clippy::missing_safety_doc)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
+#[allow(
+    unsafe_code,
+    clippy::missing_safety_doc,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects,
+    clippy::indexing_slicing
+)]
 pub(crate) mod host {
     use std::sync::Mutex;
 

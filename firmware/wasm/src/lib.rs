@@ -405,6 +405,7 @@ mod heap {
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use device_abi::{BootMode, BOOT_BLOCK_HEADER_BYTES};
@@ -616,5 +617,42 @@ mod tests {
         }
         assert_eq!(firmware_boot(), STATUS_OK);
         assert_eq!(firmware_boot(), BootStatus::AlreadyBooted.code());
+        assert!(
+            *device::host::FLUSHES.lock().unwrap() > 0,
+            "the first screen was flushed"
+        );
+
+        // The app answers through the text buffer: visible text and named elements.
+        let len = usize::try_from(firmware_screen_text()).unwrap();
+        // SAFETY: the text buffer is a static of TEXT_CAPACITY_BYTES; no export runs now.
+        #[allow(unsafe_code)]
+        let text = unsafe { core::slice::from_raw_parts(firmware_text_buffer(), len) };
+        let text = core::str::from_utf8(text).unwrap();
+        assert!(text.contains("Brussel 001"), "{text}");
+        assert_eq!(firmware_element(0), -1, "the empty name is no element");
+
+        // Operator: open the poll shows the PIN pad, with its digits as elements.
+        let open = device_abi::OPERATOR_OPEN;
+        assert_eq!(
+            firmware_handle(EventKind::Operator.code(), open, 0),
+            STATUS_OK
+        );
+        let name = b"pin-7";
+        // SAFETY: as above; the host writes the name between calls.
+        #[allow(unsafe_code)]
+        unsafe {
+            core::ptr::copy_nonoverlapping(name.as_ptr(), firmware_text_buffer(), name.len());
+        }
+        assert!(device_abi::unpack_area(firmware_element(5)).is_some());
+        assert_eq!(firmware_handle(99, 0, 0), UNKNOWN_EVENT);
+        assert_eq!(firmware_handle(EventKind::Key.code(), 77, 0), UNKNOWN_EVENT);
+        assert_eq!(firmware_tick(), STATUS_OK);
+
+        // Power-off wipes the text buffer.
+        firmware_power_off();
+        // SAFETY: as above.
+        #[allow(unsafe_code)]
+        let text = unsafe { core::slice::from_raw_parts(firmware_text_buffer(), 64) };
+        assert!(text.iter().all(|&b| b == 0));
     }
 }

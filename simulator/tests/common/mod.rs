@@ -17,7 +17,10 @@ pub const PIN: &[u8] = b"123456";
 pub const DAY: &str = "2026-06-07";
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The demo election, postcard-encoded.
@@ -127,7 +130,9 @@ pub fn good_wat_payload() -> Vec<u8> {
 /// The built firmware payload, if `SIMULATOR_PAYLOAD` names it (see `cargo xtask payload`).
 pub fn firmware_payload() -> Option<Vec<u8>> {
     let path = std::env::var_os("SIMULATOR_PAYLOAD")?;
-    Some(std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("SIMULATOR_PAYLOAD={}: {e}", PathBuf::from(&path).display())
-    }))
+    Some(
+        std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("SIMULATOR_PAYLOAD={}: {e}", PathBuf::from(&path).display())
+        }),
+    )
 }
