@@ -18,6 +18,14 @@
 //! title bar as `E<code>: <explanation>` and is not an error of [`App::handle`]; `handle`
 //! fails only when a device fails or the terminal halts. A halted terminal shows an error
 //! screen with a stable code and what the president should do.
+//!
+//! Sealed records ([`crate::record`]): at poll opening the app mounts (or initialises blank)
+//! results media, takes a new area and draws the session key, then writes generation 1.
+//! After every confirmed ballot, every cancelled session and at close it seals the record
+//! to the office key and writes it; "vote recorded" is shown only after the media flushed.
+//! Any media or sealing failure halts the terminal (no more votes) and the error screen
+//! shows the failure's own code (6xx media, 7xx seal, 8xx record). The ~440 KB of record
+//! buffers come from the caller through [`App::attach_records`].
 
 use crate::election::{Event, Language, MAX_ELECTIONS};
 use crate::hal::{

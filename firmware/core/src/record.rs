@@ -17,7 +17,7 @@
 //!
 //! Nothing may follow the store. Records are only written with no voter in the booth, so
 //! `activations = cast + cancelled` always holds, and every election holds `cast` ballots.
-//! [`RecordBody::check`] enforces both at the office.
+//! [`RecordBody::load`] enforces both at the office.
 
 use crate::election::Event;
 use crate::hal::{Entropy, EntropyError, Media};
