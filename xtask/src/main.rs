@@ -11,6 +11,7 @@ mod toolchain;
 mod wasm;
 
 use std::env;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -95,7 +96,8 @@ fn main() -> ExitCode {
         "repro" => image::repro(&root).map_err(Failure::Check),
         "demo" => demo(&root),
         "help" | "-h" | "--help" => {
-            println!("{USAGE}");
+            // Not `println!`: `cargo xtask help | head` must not panic on a closed pipe.
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             return ExitCode::SUCCESS;
         }
         other => Err(Failure::Usage(format!(

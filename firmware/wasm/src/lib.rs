@@ -22,6 +22,7 @@ use firmware::app::{App, AppError, BootInfo, Devices};
 use firmware::election::{DecodeError, Event};
 use firmware::hal::{Framebuffer, InputEvent, Key, OperatorKey};
 use firmware::pin::{PinError, PinVerifier};
+use firmware::record::RecordScratch;
 use firmware::store::BallotStore;
 use zeroize::Zeroize;
 
@@ -125,6 +126,8 @@ unsafe impl<T> Sync for Slot<T> {}
 static STORE: Slot<BallotStore> = Slot(UnsafeCell::new(BallotStore::new()));
 /// The framebuffer the app draws into; flushes copy dirty rectangles to the host.
 static FRAME: Slot<Framebuffer> = Slot(UnsafeCell::new(Framebuffer::new()));
+/// Buffers for sealing the ballot record (body + sealed record); large, so a static.
+static RECORDS: Slot<RecordScratch> = Slot(UnsafeCell::new(RecordScratch::new()));
 /// The election event decoded from the boot block (borrows the boot block buffer).
 static EVENT: Slot<Option<Event<'static>>> = Slot(UnsafeCell::new(None));
 /// The running firmware, after a successful `firmware_boot`.
@@ -182,15 +185,16 @@ pub extern "C" fn firmware_boot() -> i32 {
         Ok(booted) => booted,
         Err(e) => return e.status().code(),
     };
-    // SAFETY: see `Slot`; before a successful boot nothing else borrows EVENT, STORE, FRAME
-    // or APP, and after it this code is not reached again (BOOTED), so these exclusive
-    // `'static` borrows are the only ones for the rest of the run (APP owns them).
+    // SAFETY: see `Slot`; before a successful boot nothing else borrows EVENT, STORE, FRAME,
+    // RECORDS or APP, and after it this code is not reached again (BOOTED), so these
+    // exclusive `'static` borrows are the only ones for the rest of the run (APP owns them).
     #[allow(unsafe_code)]
-    let (event_slot, store, frame, app_slot) = unsafe {
+    let (event_slot, store, frame, records, app_slot) = unsafe {
         (
             &mut *EVENT.0.get(),
             &mut *STORE.0.get(),
             &mut *FRAME.0.get(),
+            &mut *RECORDS.0.get(),
             &mut *APP.0.get(),
         )
     };
@@ -205,7 +209,8 @@ pub extern "C" fn firmware_boot() -> i32 {
     let mut hw = device::Hardware::new();
     let result = App::boot(info, store, frame, &mut hw.devices());
     match result {
-        Ok(app) => {
+        Ok(mut app) => {
+            app.attach_records(records);
             *app_slot = Some(app);
             BOOTED.store(true, Ordering::Relaxed);
             STATUS_OK
