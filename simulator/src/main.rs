@@ -72,7 +72,7 @@ struct Cli {
     #[arg(long, value_name = "HEX")]
     entropy_seed: Option<String>,
     /// Polling station name handed to the firmware.
-    #[arg(long, default_value = "Simulator")]
+    #[arg(long, default_value = "SIMULATOR")]
     station: String,
     /// Fuel (about one per wasm instruction) for each call into the payload.
     #[arg(long, default_value_t = DEFAULT_FUEL_PER_CALL)]
@@ -145,6 +145,16 @@ fn main() -> ExitCode {
         Ok(n) => n,
         Err(_) => return usage(format!("--memory-mib {} is too large", cli.memory_mib)),
     };
+    // The station id is sealed into every ballot record header: printable ASCII, no spaces.
+    let station_ok = !cli.station.is_empty()
+        && cli.station.len() <= 32
+        && cli.station.bytes().all(|b| b.is_ascii_graphic());
+    if !station_ok {
+        return usage(format!(
+            "--station `{}`: must be 1 to 32 printable ASCII characters without spaces",
+            cli.station
+        ));
+    }
     let options = Options {
         image,
         trust,

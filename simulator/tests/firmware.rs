@@ -20,7 +20,7 @@ const NEEDS: &str = "needs SIMULATOR_PAYLOAD (cargo xtask payload)";
 /// Open the poll, vote once (list 1, candidate 1 in every election), screenshots on the way.
 const VOTE: &str = "\
 shot boot
-expect-text Stembureau: Lindenhove 001
+expect-text Stembureau: LINDENHOVE-001
 operator open
 pin 123456
 shot opened
@@ -49,14 +49,15 @@ fn payload() -> Vec<u8> {
     firmware_payload().expect(NEEDS)
 }
 
-fn options(seed: [u8; 32]) -> simulator::Options {
+/// Options with fresh results media in `dir` (opening the poll needs media).
+fn options(seed: [u8; 32], dir: &tempfile::TempDir) -> simulator::Options {
     simulator::Options {
         image: image_signed_by(&payload(), &[1]),
         trust: Trust::dev(1),
         today: Date::new(2026, 6, 7).unwrap(),
         entropy_seed: Some(seed),
-        media: None,
-        station: "Lindenhove 001".into(),
+        media: Some(dir.path().join("results.img")),
+        station: "LINDENHOVE-001".into(),
         limits: Limits::default(),
         echo_log: false,
     }
@@ -65,7 +66,8 @@ fn options(seed: [u8; 32]) -> simulator::Options {
 #[test]
 #[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
 fn boots_opens_the_poll_and_shows_text() {
-    let opts = options([3; 32]);
+    let media = tempfile::tempdir().unwrap();
+    let opts = options([3; 32], &media);
     let (mut machine, verified) = simulator::power_on(&opts).unwrap();
     assert!(
         machine.devices().screen.flushes > 0,
@@ -84,17 +86,30 @@ fn boots_opens_the_poll_and_shows_text() {
 #[test]
 #[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
 fn power_off_leaves_no_entropy_or_pin_in_memory() {
-    let opts = options([4; 32]);
+    let media = tempfile::tempdir().unwrap();
+    let opts = options([4; 32], &media);
     let (mut machine, _) = simulator::power_on(&opts).unwrap();
     machine.devices_mut().entropy_record = Some(Vec::new());
     let out = tempfile::tempdir().unwrap();
     script::run(&mut machine, &script::parse(VOTE).unwrap(), out.path()).unwrap();
-    // Every byte the entropy source handed out (session keys, nonces). The firmware of
-    // this revision may draw none before it seals records; then only the wipe runs.
+    // Every byte the entropy source handed out: the media id (public: it is written to
+    // the results media's superblock), the session key seed and each record's ephemeral
+    // X25519 key (secret). Secret bytes must be gone from RAM after power-off.
     let entropy = machine.devices().entropy_record.clone().unwrap();
     machine.power_off().unwrap();
+    let on_media = std::fs::read(media.path().join("results.img")).unwrap();
+    let is_public = |window: &[u8]| on_media.windows(window.len()).any(|w| w == window);
+    let secret_chunks = entropy
+        .chunks(16)
+        .filter(|w| w.len() == 16 && !is_public(w))
+        .count();
+    assert!(
+        secret_chunks >= 4,
+        "the session key and record keys were drawn ({} bytes of entropy)",
+        entropy.len()
+    );
     for (i, window) in entropy.chunks(16).enumerate() {
-        if window.len() == 16 {
+        if window.len() == 16 && !is_public(window) {
             assert_eq!(
                 machine.find_in_memory(window),
                 None,
@@ -119,7 +134,7 @@ fn replay_gives_identical_pictures_and_media() {
         let out = Command::new(env!("CARGO_BIN_EXE_simulator"))
             .arg(&image_path)
             .args(["--headless", "--date", DAY, "--entropy-seed", &seed])
-            .args(["--station", "Lindenhove 001", "--script"])
+            .args(["--station", "LINDENHOVE-001", "--script"])
             .arg(dir.path().join("s.txt"))
             .arg("--out")
             .arg(dir.path().join("out"))

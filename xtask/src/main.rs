@@ -24,7 +24,7 @@ commands:
                  polling-station day on the host and print what happened
   test           install what is missing, then: rustfmt check, clippy (-D warnings),
                  all tests, check-targets, the simulator tests that need the payload,
-                 repro; stops at the first failure
+                 a 20 s fuzz smoke run, repro; stops at the first failure
   check-targets  build the firmware core for wasm32-unknown-unknown and
                  riscv32imac-unknown-none-elf; build, check and rebuild the payload to
                  prove it reproducible; lint it; link-check riscv32 without a heap
@@ -197,6 +197,16 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
         let payload = payload.as_ref().ok_or("no payload was built")?;
         let mut command = cargo_in_root(&["test", "-p", "simulator", "--", "--ignored"]);
         command.env(SIMULATOR_PAYLOAD_ENV, payload);
+        toolchain::run(&mut command)
+    })?;
+    step::run("fuzz smoke: boot image parser (libFuzzer, 20 s)", || {
+        let script = root.join("boot-image/fuzz/fuzz-stable.sh");
+        let mut command = std::process::Command::new("sh");
+        command
+            .arg(script)
+            .arg("20")
+            .env("CARGO_TARGET_DIR", target_dir.join("fuzz"))
+            .current_dir(root);
         toolchain::run(&mut command)
     })?;
     step::run("repro: payload and demo image built twice", || {

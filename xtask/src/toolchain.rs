@@ -15,7 +15,8 @@ use std::process::{Command, Stdio};
 ///   targets from source (`-Z build-std`) when rustup has no target installed;
 /// - `rust-web-clippy`: clippy for that rustc, to lint the payload for wasm32;
 /// - `clang`, `llvm`: compile and archive ring's C and assembly for the cross targets;
-/// - `lld-22`: `rust-lld`, the linker for wasm32 and riscv32.
+/// - `lld-22`: `rust-lld`, the linker for wasm32 and riscv32;
+/// - `xxd`: turns the boot image test vectors into seeds for the fuzz smoke run.
 pub const DEBIAN_PACKAGES: &[&str] = &[
     "rustc-web",
     "rust-web-src",
@@ -23,6 +24,7 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "clang",
     "llvm",
     "lld-22",
+    "xxd",
 ];
 
 /// Debian's rustc (package `rustc-web`).
