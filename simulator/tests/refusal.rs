@@ -141,9 +141,57 @@ fn memory_beyond_the_limit_is_refused() {
 }
 
 #[test]
+fn entropy_seed_is_refused_for_official_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("authority.pub");
+    official_authority().public_key().write(&key).unwrap();
+    let key = key.to_str().unwrap();
+    let image = official_image(&good_wat_payload());
+    let before = simulator::machine::instances_started();
+    // Control: the official image boots under its authority, with OS entropy.
+    let out = simulator(dir.path(), &image, &["--trust", key]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("out/after-tap.png").exists());
+    // With a seed: a usage error before the payload is loaded.
+    let dir = tempfile::tempdir().unwrap();
+    let seed = "ab".repeat(32);
+    let out = simulator(dir.path(), &image, &["--trust", key, "--entropy-seed", &seed]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--entropy-seed is accepted only for training images"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out/after-tap.png").exists(), "the script ran");
+    // The library refuses the same way, without instantiating the payload.
+    let options = simulator::Options {
+        image,
+        trust: simulator::rom::Trust {
+            keys: vec![official_authority().public_key().0],
+            threshold: 1,
+        },
+        today: firmware::election::Date::new(2026, 6, 7).unwrap(),
+        entropy_seed: Some([0xab; 32]),
+        media: None,
+        station: "LINDENHOVE-001".into(),
+        limits: simulator::machine::Limits::default(),
+        echo_log: false,
+    };
+    assert!(matches!(
+        simulator::power_on(&options),
+        Err(simulator::Failure::SeedForOfficial)
+    ));
+    // The subprocesses have their own counters; this process started none.
+    assert_eq!(simulator::machine::instances_started(), before);
+}
+
+#[test]
 fn entropy_seed_is_accepted_for_training_images() {
-    // A training image accepts it (exit 0); the official path is covered by `power_on`
-    // returning `SeedForOfficial` (official images cannot be signed with dev keys here).
     let dir = tempfile::tempdir().unwrap();
     let image = image_signed_by(&good_wat_payload(), &[1]);
     let out = simulator(dir.path(), &image, &["--entropy-seed", &"ab".repeat(32)]);

@@ -3,6 +3,7 @@
 //! Plain Rust on std (plus the dependency-free `device-abi` names), so it compiles in
 //! seconds. Run `cargo xtask help` for the subcommands.
 
+mod demo;
 mod image;
 mod payload;
 mod step;
@@ -20,8 +21,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  demo           run the firmware core's terminal state machine through a scripted
-                 polling-station day on the host and print what happened
+  demo           build the payload and the demo image, then boot it in the simulator:
+                 a window with a display and SDL2, else the headless demo script
+                 (20 voters; screenshots, receipts and media in <target dir>/demo/)
   test           install what is missing, then: rustfmt check, clippy (-D warnings),
                  all tests, check-targets, the simulator tests that need the payload,
                  a 20 s fuzz smoke run, repro; stops at the first failure
@@ -94,7 +96,7 @@ fn main() -> ExitCode {
             .map_err(Failure::Check),
         "image" => demo_image(&root, &target_dir).map_err(Failure::Check),
         "repro" => image::repro(&root).map_err(Failure::Check),
-        "demo" => demo(&root),
+        "demo" => demo(&root, &target_dir),
         "help" | "-h" | "--help" => {
             // Not `println!`: `cargo xtask help | head` must not panic on a closed pipe.
             let _ = writeln!(std::io::stdout(), "{USAGE}");
@@ -127,8 +129,9 @@ const EXTRA_CRATES: &[(&str, &str)] = &[
     (targets::LINK_CHECK_DIR, "the riscv32 link check"),
 ];
 
-/// `cargo xtask test`: install, fmt, clippy, tests, check-targets.
-fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
+/// Install the Debian packages and rustup components the builds need (as root), or say
+/// which command to run (exit 2).
+fn install_prerequisites() -> Result<(), Failure> {
     let mut install_failure = None;
     step::run("install prerequisites", || {
         toolchain::install().map_err(|e| {
@@ -145,6 +148,12 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
         Some(toolchain::InstallError::NeedsRoot(_)) => Failure::Usage(message),
         _ => Failure::Check(message),
     })?;
+    Ok(())
+}
+
+/// `cargo xtask test`: install, fmt, clippy, tests, check-targets.
+fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
+    install_prerequisites()?;
     let cargo_in_root = |args: &[&str]| {
         let mut command = toolchain::cargo();
         command.args(args).current_dir(root);
@@ -193,12 +202,16 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
         )?);
         Ok(())
     })?;
-    step::run("simulator tests that run the payload", || {
-        let payload = payload.as_ref().ok_or("no payload was built")?;
-        let mut command = cargo_in_root(&["test", "-p", "simulator", "--", "--ignored"]);
-        command.env(SIMULATOR_PAYLOAD_ENV, payload);
-        toolchain::run(&mut command)
-    })?;
+    step::run(
+        "simulator and end-to-end tests that run the payload",
+        || {
+            let payload = payload.as_ref().ok_or("no payload was built")?;
+            let mut command =
+                cargo_in_root(&["test", "-p", "simulator", "-p", "e2e", "--", "--ignored"]);
+            command.env(SIMULATOR_PAYLOAD_ENV, payload);
+            toolchain::run(&mut command)
+        },
+    )?;
     step::run("fuzz smoke: boot image parser (libFuzzer, 20 s)", || {
         let script = root.join("boot-image/fuzz/fuzz-stable.sh");
         let mut command = std::process::Command::new("sh");
@@ -227,11 +240,12 @@ fn demo_image(root: &Path, target_dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask demo`: run the `demo` example (the firmware core on the host).
-fn demo(root: &Path) -> Result<(), Failure> {
-    let mut command = toolchain::cargo();
-    command
-        .args(["run", "--quiet", "-p", "xtask", "--example", "demo"])
-        .current_dir(root);
-    toolchain::run(&mut command).map_err(Failure::Check)
+/// `cargo xtask demo`: install what is missing, build payload and demo image, then run the
+/// simulator on it (see `demo.rs`).
+fn demo(root: &Path, target_dir: &Path) -> Result<(), Failure> {
+    install_prerequisites()?;
+    let payload = payload::build(root, target_dir).map_err(Failure::Check)?;
+    let image = target_dir.join(image::DEMO_IMAGE);
+    image::build_demo_image(root, target_dir, &payload, &image).map_err(Failure::Check)?;
+    demo::run(root, target_dir, &image).map_err(Failure::Check)
 }

@@ -30,9 +30,28 @@ pub fn demo_election() -> Vec<u8> {
         .to_postcard()
 }
 
+/// The demo election declared official (the image's mode must match the definition's).
+pub fn official_demo_election() -> Vec<u8> {
+    let path = workspace_root().join("docs/examples/demo-election.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let official = text.replacen("mode = \"training\"", "mode = \"official\"", 1);
+    assert_ne!(text, official, "the demo election declares its mode");
+    Definition::parse("demo-election (official)", &official)
+        .unwrap()
+        .to_postcard()
+}
+
 /// An unsigned image around `payload` and the demo election.
 pub fn unsigned_image(payload: &[u8]) -> Vec<u8> {
-    let election = demo_election();
+    unsigned_image_in_mode(payload, Mode::Training)
+}
+
+/// An unsigned image around `payload` and the demo election, in `mode`.
+pub fn unsigned_image_in_mode(payload: &[u8], mode: Mode) -> Vec<u8> {
+    let election = match mode {
+        Mode::Official => official_demo_election(),
+        _ => demo_election(),
+    };
     let office = OfficeKey::dev().public_key().0;
     let verifier = PinVerifier::derive(
         PIN,
@@ -41,7 +60,7 @@ pub fn unsigned_image(payload: &[u8]) -> Vec<u8> {
     );
     let spec = ImageSpec {
         event_id: "DEMO-LINDENHOVE-2026",
-        mode: Mode::Training,
+        mode,
         version: 1,
         valid_from: Date::new(2026, 6, 1).unwrap(),
         valid_until: Date::new(2026, 6, 30).unwrap(),
@@ -71,6 +90,18 @@ pub fn image_signed_by(payload: &[u8], signers: &[u8]) -> Vec<u8> {
 pub fn image_signed_by_stranger(payload: &[u8]) -> Vec<u8> {
     let stranger = AuthorityKey::from_seed([0x42; 32]);
     sign(&unsigned_image(payload), stranger.key_pair()).unwrap()
+}
+
+/// The authority key of the official test images: not a dev key, so it may sign official
+/// images; trusted only through `--trust`.
+pub fn official_authority() -> AuthorityKey {
+    AuthorityKey::from_seed([0x0f; 32])
+}
+
+/// An official image signed by [`official_authority`].
+pub fn official_image(payload: &[u8]) -> Vec<u8> {
+    let unsigned = unsigned_image_in_mode(payload, Mode::Official);
+    sign(&unsigned, official_authority().key_pair()).unwrap()
 }
 
 /// A WAT module with every device ABI export. `boot` is the body of `firmware_boot`
