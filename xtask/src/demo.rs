@@ -1,9 +1,9 @@
 //! `cargo xtask demo`: build the payload and the demo image, then boot it in the simulator.
 //!
-//! With a display (`DISPLAY` or `WAYLAND_DISPLAY`) and SDL2 (`libsdl2-dev`), the simulator
-//! opens its window. Otherwise (or with `XTASK_DEMO=headless`) it runs the demo script
-//! `simulator/scripts/demo.sim` headless: boot, open the poll, 20 voters over the three demo
-//! elections, close, power off. Screenshots, printed receipts and the results media go to
+//! The demo script `simulator/scripts/demo.sim`: boot, open the poll, 20 voters over the
+//! three demo elections, close, power off. With a display (`DISPLAY` or `WAYLAND_DISPLAY`)
+//! and SDL2 (`libsdl2-dev`), the simulator window plays it and then stays open for the
+//! user; otherwise (or with `XTASK_DEMO=headless`) it runs headless. Screenshots, printed receipts and the results media go to
 //! `<target dir>/demo/`; the run ends with a summary of what the terminal counted, read
 //! from its own closing report, and of the files written.
 
@@ -93,31 +93,32 @@ pub fn run(root: &Path, target_dir: &Path, image: &Path) -> Result<(), String> {
         .arg("--media")
         .arg(&media)
         .args(["--date", DAY, "--station", STATION]);
+    let out = dir.join("run");
+    if out.exists() {
+        fs::remove_dir_all(&out).map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
+    }
+    command
+        .arg("--script")
+        .arg(root.join(DEMO_SCRIPT))
+        .arg("--out")
+        .arg(&out)
+        .args(["--entropy-seed", ENTROPY_SEED]);
     match mode {
         Mode::Window => {
             println!(
-                "opening the simulator window: mouse = touch, arrows/Enter/Backspace = voter \
-                 keys, F1 activate voter, F2 cancel, F3 open poll, F4 close poll, F5 power off; \
-                 operator PIN 123456"
+                "the simulator window plays the demo day ({DEMO_SCRIPT}), then stays open: \
+                 mouse = touch, arrows/Enter/Backspace = voter keys, F1 activate voter, \
+                 F2 cancel, F3 open poll, F4 close poll, F5 power off; operator PIN 123456. \
+                 Close the window to finish."
             );
-            toolchain::run(&mut command)
+            command.args(["--step-ms", "250"]);
         }
         Mode::Headless => {
-            let out = dir.join("run");
-            if out.exists() {
-                fs::remove_dir_all(&out)
-                    .map_err(|e| format!("cannot clear {}: {e}", out.display()))?;
-            }
-            command
-                .args(["--headless", "--script"])
-                .arg(root.join(DEMO_SCRIPT))
-                .arg("--out")
-                .arg(&out)
-                .args(["--entropy-seed", ENTROPY_SEED]);
-            toolchain::run(&mut command)?;
-            summary(&out, &media, image)
+            command.arg("--headless");
         }
     }
+    toolchain::run(&mut command)?;
+    summary(&out, &media, image)
 }
 
 fn count_files(dir: &Path, prefix: &str) -> usize {

@@ -178,6 +178,18 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
             "-D",
             "warnings",
         ]))?;
+        // The simulator's window, behind a feature the workspace build leaves off.
+        toolchain::run(&mut cargo_in_root(&[
+            "clippy",
+            "-p",
+            "simulator",
+            "--features",
+            "window",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]))?;
         // The payload's host-testable code; its wasm-only parts are linted by check-targets.
         let manifest = root.join(payload::CRATE_DIR).join("Cargo.toml");
         let mut command = cargo_in_root(&["clippy", "--manifest-path"]);
@@ -212,6 +224,25 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
             toolchain::run(&mut command)
         },
     )?;
+    step::run("simulator window under a virtual display (xvfb-run)", || {
+        let mut command = std::process::Command::new("xvfb-run");
+        command
+            .args(["-a", "-s", "-screen 0 1024x768x24"])
+            .arg(toolchain::cargo().get_program())
+            .args([
+                "test",
+                "-p",
+                "simulator",
+                "--features",
+                "window",
+                "--test",
+                "window",
+                "--",
+                "--ignored",
+            ])
+            .current_dir(root);
+        toolchain::run(&mut command)
+    })?;
     step::run("fuzz smoke: boot image parser (libFuzzer, 20 s)", || {
         let script = root.join("boot-image/fuzz/fuzz-stable.sh");
         let mut command = std::process::Command::new("sh");

@@ -16,7 +16,9 @@ use std::process::{Command, Stdio};
 /// - `rust-web-clippy`: clippy for that rustc, to lint the payload for wasm32;
 /// - `clang`, `llvm`: compile and archive ring's C and assembly for the cross targets;
 /// - `lld-22`: `rust-lld`, the linker for wasm32 and riscv32;
-/// - `xxd`: turns the boot image test vectors into seeds for the fuzz smoke run.
+/// - `xxd`: turns the boot image test vectors into seeds for the fuzz smoke run;
+/// - `libsdl2-dev`, `pkg-config`: the simulator's window (feature `window`);
+/// - `xvfb`, `xauth`: a virtual display for the window tests (`xvfb-run`).
 pub const DEBIAN_PACKAGES: &[&str] = &[
     "rustc-web",
     "rust-web-src",
@@ -25,6 +27,10 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "llvm",
     "lld-22",
     "xxd",
+    "libsdl2-dev",
+    "pkg-config",
+    "xvfb",
+    "xauth",
 ];
 
 /// Debian's rustc (package `rustc-web`).
