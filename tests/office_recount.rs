@@ -63,6 +63,8 @@ fn tap(app: &mut App<'_>, dev: &mut Devices<'_>, name: &str) {
         .unwrap_or_else(|| panic!("no element {name:?} on screen:\n{}", text(app)));
     let (x, y) = (area.x() + area.width() / 2, area.y() + area.height() / 2);
     app.handle(InputEvent::Tap { x, y }, dev).unwrap();
+    // Work the tap starts (a PIN check, a record write) runs in the ticks that follow.
+    app.settle(dev).unwrap();
 }
 
 fn operator_with_pin(app: &mut App<'_>, dev: &mut Devices<'_>, key: OperatorKey) {
@@ -177,6 +179,7 @@ fn office_recounts_exactly_what_the_demo_voters_cast() {
         .unwrap();
     app.handle(InputEvent::Operator(OperatorKey::CancelSession), &mut dev)
         .unwrap();
+    app.settle(&mut dev).unwrap();
     operator_with_pin(&mut app, &mut dev, OperatorKey::ClosePoll);
     assert_eq!(app.phase(), Phase::Closed, "{}", text(&app));
 

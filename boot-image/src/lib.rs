@@ -34,9 +34,17 @@ pub mod builder;
 #[cfg(feature = "std")]
 pub mod definition;
 #[cfg(feature = "std")]
+pub mod export;
+#[cfg(feature = "std")]
 pub mod keys;
 #[cfg(feature = "std")]
 pub mod records;
+#[cfg(feature = "std")]
+pub mod results;
+#[cfg(feature = "std")]
+pub mod seats;
+#[cfg(feature = "std")]
+pub mod tally;
 
 pub use fingerprint::{fingerprint_groups, parse_fingerprint, FINGERPRINT_TEXT_BYTES};
 pub use image::{SignatureEntry, Signatures, FORMAT_VERSION, MAGIC, MAX_SIGNATURES};

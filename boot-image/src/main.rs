@@ -8,6 +8,9 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod office;
+mod results_cli;
+
 use boot_image::definition::Definition;
 use boot_image::keys::{
     self, derived_pin_salt, load_pin, load_pin_verifier, write_pin_verifier, AuthorityKey,
@@ -66,6 +69,14 @@ enum Command {
     Verify(VerifyArgs),
     /// Show an image's manifest, election summary and fingerprints (signatures unchecked).
     Inspect(InspectArgs),
+    /// Open, verify and tally the terminals' results media (sealed ballot records).
+    Records(office::RecordsArgs),
+    /// Aggregate station tallies into constituencies, allocate seats, show results and
+    /// anomaly flags.
+    Results(results_cli::ResultsArgs),
+    /// Write the aggregated results as JSON, CSV or EML 510 (atomically, never replacing a
+    /// file unless --force).
+    Export(results_cli::ExportArgs),
 }
 
 #[derive(Args)]
@@ -726,6 +737,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Sign(args) => sign_image(args),
         Command::Verify(args) => verify_image(args),
         Command::Inspect(args) => inspect_image(args),
+        Command::Records(args) => office::run(args),
+        Command::Results(args) => results_cli::results(args),
+        Command::Export(args) => results_cli::export(args),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use device_abi::{
     export, import, BootBlock, BootStatus, EventKind, MediaStatus, ABI_VERSION, DISPLAY_HEIGHT_PX,
@@ -21,10 +22,12 @@ use crate::devices::{Devices, RasterLine};
 pub const DEFAULT_MEMORY_LIMIT_BYTES: usize = 64 * 1024 * 1024;
 /// Default fuel (about one unit per wasm instruction) for one call into the payload.
 ///
-/// A PIN check costs about 20,000 units per PBKDF2 iteration (2.0e9 at the default
-/// 100,000 iterations, measured); this covers the firmware's maximum of 1,000,000
-/// iterations plus a full redraw. A payload that loops forever is stopped after it.
-pub const DEFAULT_FUEL_PER_CALL: u64 = 25_000_000_000;
+/// The firmware keeps every input event and tick under 5 million units (the PIN check,
+/// record writes and printouts are spread over ticks; `cargo bench -p simulator` measures
+/// it) and boot under 10 million; this limit, a hundred times more (a few seconds of
+/// interpretation), stops a payload that loops forever without cutting short a legitimate
+/// call on the largest events and stores.
+pub const DEFAULT_FUEL_PER_CALL: u64 = 1_000_000_000;
 
 static INSTANCES_STARTED: AtomicU64 = AtomicU64::new(0);
 
@@ -169,6 +172,8 @@ pub struct Host {
     /// The emulated devices.
     pub devices: Devices,
     limits: StoreLimits,
+    /// Pixels copied to the screen by display flushes so far (for the call log).
+    flushed_px: u64,
 }
 
 /// The exports the host calls.
@@ -194,6 +199,195 @@ pub struct Machine {
     limits: Limits,
     on: bool,
     fuel: FuelStats,
+    /// Per-call records, when [`Machine::record_calls`] is on.
+    log: Option<Vec<CallRecord>>,
+    /// The script line (or other caller tag) the next calls belong to.
+    line: usize,
+    /// What the next calls deliver (set by [`Machine::handle`] and [`Machine::wait`]).
+    event: EventTag,
+}
+
+/// What a call into the payload was for, as the call log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum EventTag {
+    /// A touch tap (`firmware_handle`).
+    Tap,
+    /// A voter key (`firmware_handle`).
+    Key,
+    /// An operator panel key (`firmware_handle`).
+    Operator,
+    /// The periodic tick (`firmware_tick`), every [`TICK_INTERVAL_MS`] of simulated time.
+    Tick,
+    /// Boot: ABI version, boot block and `firmware_boot`.
+    Boot,
+    /// A query of the host (element areas, visible text): not an input event.
+    Query,
+    /// Power-fail notice or power-off.
+    Power,
+}
+
+impl EventTag {
+    /// The tag's name in the call log.
+    pub const fn name(self) -> &'static str {
+        match self {
+            EventTag::Tap => "tap",
+            EventTag::Key => "key",
+            EventTag::Operator => "operator",
+            EventTag::Tick => "tick",
+            EventTag::Boot => "boot",
+            EventTag::Query => "query",
+            EventTag::Power => "power",
+        }
+    }
+
+    /// Whether the call delivered an input event or a tick (the calls the per-event
+    /// budget of 16 ms and 5 M fuel applies to).
+    pub const fn is_input(self) -> bool {
+        matches!(
+            self,
+            EventTag::Tap | EventTag::Key | EventTag::Operator | EventTag::Tick
+        )
+    }
+}
+
+/// One call into the payload, as recorded by the call log ([`Machine::record_calls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallRecord {
+    /// The caller's tag when the call was made (the script line, 1-based; 0 before any).
+    pub line: usize,
+    /// The export called.
+    pub export: &'static str,
+    /// What the call was for.
+    pub event: EventTag,
+    /// Fuel the call consumed.
+    pub fuel: u64,
+    /// Wall-clock time of the call, in nanoseconds (host dependent).
+    pub wall_ns: u64,
+    /// Pixels the payload flushed to the display during the call.
+    pub flushed_px: u64,
+}
+
+/// Pixels on the display; a call flushing at least half of them counts as a full-screen
+/// change in the call log's summary.
+pub const DISPLAY_PIXELS: u64 = DISPLAY_WIDTH_PX as u64 * DISPLAY_HEIGHT_PX as u64;
+
+impl CallRecord {
+    /// The header line of [`CallRecord::csv`].
+    pub const CSV_HEADER: &'static str = "line,export,event,fuel,wall_ns,flushed_px";
+
+    /// The record as one CSV line (no newline).
+    pub fn csv(&self) -> String {
+        format!(
+            "{},{},{},{},{},{}",
+            self.line,
+            self.export,
+            self.event.name(),
+            self.fuel,
+            self.wall_ns,
+            self.flushed_px
+        )
+    }
+
+    /// Whether the call redrew at least half of the display (a screen-to-screen step).
+    pub fn is_screen_change(&self) -> bool {
+        self.flushed_px.saturating_mul(2) >= DISPLAY_PIXELS
+    }
+}
+
+/// Percentiles of a sample (nearest-rank).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Percentiles {
+    /// Sample size.
+    pub count: usize,
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest value.
+    pub max: u64,
+}
+
+impl Percentiles {
+    /// Nearest-rank percentiles of `values` (all zero for an empty sample).
+    pub fn of(values: impl IntoIterator<Item = u64>) -> Percentiles {
+        let mut v: Vec<u64> = values.into_iter().collect();
+        if v.is_empty() {
+            return Percentiles::default();
+        }
+        v.sort_unstable();
+        let rank = |p: usize| {
+            // nearest rank: ceil(p/100 * n), 1-based
+            let r = (p * v.len()).div_ceil(100).max(1);
+            v[r - 1]
+        };
+        Percentiles {
+            count: v.len(),
+            p50: rank(50),
+            p99: rank(99),
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// Fuel and wall-time percentiles of a group of calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    /// The group's name (`all input events`, an event tag, `screen changes`).
+    pub name: String,
+    /// Fuel per call.
+    pub fuel: Percentiles,
+    /// Wall time per call, in nanoseconds.
+    pub wall_ns: Percentiles,
+}
+
+impl GroupSummary {
+    fn of<'r>(name: &str, calls: impl Iterator<Item = &'r CallRecord> + Clone) -> GroupSummary {
+        GroupSummary {
+            name: name.to_string(),
+            fuel: Percentiles::of(calls.clone().map(|c| c.fuel)),
+            wall_ns: Percentiles::of(calls.map(|c| c.wall_ns)),
+        }
+    }
+}
+
+impl fmt::Display for GroupSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        write!(
+            f,
+            "{:<22} {:>6} calls  fuel p50 {:>11} p99 {:>11} max {:>11}  wall p50 {:>8.3} ms p99 {:>8.3} ms max {:>8.3} ms",
+            self.name,
+            self.fuel.count,
+            self.fuel.p50,
+            self.fuel.p99,
+            self.fuel.max,
+            ms(self.wall_ns.p50),
+            ms(self.wall_ns.p99),
+            ms(self.wall_ns.max)
+        )
+    }
+}
+
+/// Summaries of a call log: all input events (taps, keys, operator keys, ticks), each
+/// event tag, and the calls that changed at least half of the screen.
+pub fn summarize(calls: &[CallRecord]) -> Vec<GroupSummary> {
+    let input = calls.iter().filter(|c| c.event.is_input());
+    let mut groups = vec![GroupSummary::of("input events", input.clone())];
+    let mut tags: Vec<EventTag> = calls.iter().map(|c| c.event).collect();
+    tags.sort_unstable();
+    tags.dedup();
+    for tag in tags {
+        groups.push(GroupSummary::of(
+            tag.name(),
+            calls.iter().filter(move |c| c.event == tag),
+        ));
+    }
+    groups.push(GroupSummary::of(
+        "screen changes",
+        input.filter(|c| c.is_screen_change()),
+    ));
+    groups
 }
 
 /// Fuel the payload consumed (about one unit per wasm instruction): a machine-independent
@@ -277,6 +471,7 @@ fn define_imports(linker: &mut Linker<Host>) -> Result<(), wasmi::Error> {
                 }
             }
             host.devices.screen.flushes += 1;
+            host.flushed_px += u64::from(w) * u64::from(h);
             STATUS_OK
         },
     )?;
@@ -451,6 +646,7 @@ impl Machine {
                 .memories(1)
                 .tables(1)
                 .build(),
+            flushed_px: 0,
         };
         let mut store = Store::new(&engine, host);
         store.limiter(|host| &mut host.limits);
@@ -496,6 +692,9 @@ impl Machine {
             limits,
             on: true,
             fuel: FuelStats::default(),
+            log: None,
+            line: 0,
+            event: EventTag::Boot,
         };
         let found = machine.call(export::ABI_VERSION, |s| version.call(s, ()))?;
         if u32::try_from(found).ok() != Some(ABI_VERSION) {
@@ -521,7 +720,10 @@ impl Machine {
                 export,
                 reason: e.to_string(),
             })?;
+        let flushed_before = self.store.data().flushed_px;
+        let started = Instant::now();
         let result = f(&mut self.store);
+        let wall = started.elapsed();
         let used = self
             .limits
             .fuel_per_call
@@ -531,6 +733,16 @@ impl Machine {
         if used > self.fuel.largest {
             self.fuel.largest = used;
             self.fuel.largest_export = export;
+        }
+        if let Some(log) = &mut self.log {
+            log.push(CallRecord {
+                line: self.line,
+                export,
+                event: self.event,
+                fuel: used,
+                wall_ns: u64::try_from(wall.as_nanos()).unwrap_or(u64::MAX),
+                flushed_px: self.store.data().flushed_px - flushed_before,
+            });
         }
         result.map_err(|e| {
             // A stopped payload is never called again.
@@ -546,6 +758,39 @@ impl Machine {
         })
     }
 
+    /// Run `f` with the calls it makes tagged `tag` in the call log; later calls are
+    /// queries until tagged otherwise.
+    fn tagged<R>(&mut self, tag: EventTag, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.event = tag;
+        let result = f(self);
+        self.event = EventTag::Query;
+        result
+    }
+
+    /// Keep a record of every call into the payload from now on (fuel, wall time, flushed
+    /// pixels), or stop keeping them (`false`; the records so far are dropped).
+    pub fn record_calls(&mut self, on: bool) {
+        self.log = on.then(Vec::new);
+    }
+
+    /// Tag the next calls with `line` (a script line number) in the call log.
+    pub fn set_line(&mut self, line: usize) {
+        self.line = line;
+    }
+
+    /// The calls recorded so far (empty unless [`Machine::record_calls`] is on).
+    pub fn calls(&self) -> &[CallRecord] {
+        self.log.as_deref().unwrap_or_default()
+    }
+
+    /// Take the calls recorded so far, keeping the log on.
+    pub fn take_calls(&mut self) -> Vec<CallRecord> {
+        match &mut self.log {
+            Some(log) => std::mem::take(log),
+            None => Vec::new(),
+        }
+    }
+
     fn status(export: &'static str, code: i32) -> Result<(), MachineError> {
         if code == STATUS_OK {
             Ok(())
@@ -556,6 +801,10 @@ impl Machine {
 
     /// Write the boot block into the payload's buffer and boot the firmware.
     pub fn boot(&mut self, block: &BootBlock<'_>) -> Result<(), MachineError> {
+        self.tagged(EventTag::Boot, |m| m.boot_tagged(block))
+    }
+
+    fn boot_tagged(&mut self, block: &BootBlock<'_>) -> Result<(), MachineError> {
         let exports = (self.exports.boot_block, self.exports.boot_block_capacity);
         let at = self.call(export::BOOT_BLOCK, |s| exports.0.call(s, ()))?;
         let capacity = self.call(export::BOOT_BLOCK_CAPACITY, |s| exports.1.call(s, ()))?;
@@ -578,7 +827,14 @@ impl Machine {
     /// Deliver one input event.
     pub fn handle(&mut self, kind: EventKind, a: i32, b: i32) -> Result<(), MachineError> {
         let handle = self.exports.handle;
-        let code = self.call(export::HANDLE, |s| handle.call(s, (kind.code(), a, b)))?;
+        let tag = match kind {
+            EventKind::Tap => EventTag::Tap,
+            EventKind::Key => EventTag::Key,
+            _ => EventTag::Operator,
+        };
+        let code = self.tagged(tag, |m| {
+            m.call(export::HANDLE, |s| handle.call(s, (kind.code(), a, b)))
+        })?;
         Self::status(export::HANDLE, code)
     }
 
@@ -591,7 +847,9 @@ impl Machine {
             self.devices_mut().clock.now_ms += step;
             left -= step;
             let tick = self.exports.tick;
-            let code = self.call(export::TICK, |s| tick.call(s, ()))?;
+            let code = self.tagged(EventTag::Tick, |m| {
+                m.call(export::TICK, |s| tick.call(s, ()))
+            })?;
             Self::status(export::TICK, code)?;
         }
         Ok(())
@@ -600,7 +858,9 @@ impl Machine {
     /// Power-fail notice, then the power is gone (media fails, the payload stops).
     pub fn power_cut(&mut self) -> Result<(), MachineError> {
         let power_fail = self.exports.power_fail;
-        let result = self.call(export::POWER_FAIL, |s| power_fail.call(s, ()));
+        let result = self.tagged(EventTag::Power, |m| {
+            m.call(export::POWER_FAIL, |s| power_fail.call(s, ()))
+        });
         self.devices_mut().media.cut_power();
         self.on = false;
         result
@@ -609,7 +869,9 @@ impl Machine {
     /// Orderly power-off: the firmware wipes its memory; the machine then stops.
     pub fn power_off(&mut self) -> Result<(), MachineError> {
         let power_off = self.exports.power_off;
-        let result = self.call(export::POWER_OFF, |s| power_off.call(s, ()));
+        let result = self.tagged(EventTag::Power, |m| {
+            m.call(export::POWER_OFF, |s| power_off.call(s, ()))
+        });
         self.on = false;
         result
     }

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use boot_image::keys::AuthorityPublicKey;
 use clap::Parser;
 use firmware::election::Date;
-use simulator::machine::{Limits, DEFAULT_FUEL_PER_CALL, DEFAULT_MEMORY_LIMIT_BYTES};
+use simulator::machine::{
+    summarize, CallRecord, Limits, DEFAULT_FUEL_PER_CALL, DEFAULT_MEMORY_LIMIT_BYTES,
+};
 use simulator::rom::Trust;
 use simulator::{picture, script, Failure, Options};
 
@@ -31,11 +33,23 @@ Headless script commands (one per line, # comments):
   wait MS                       advance the simulated clock (ticks every 100 ms)
   shot NAME                     write OUT/NAME.png
   expect-text TEXT              fail unless TEXT is visible
+  show                          print the visible text to stdout
   power-off | pull-media | power-cut
+After each tap, key, operator or pin line, simulated time passes (ticks every 100 ms) while
+the firmware works in its ticks: checking the PIN, writing a record, printing.
 Printed receipts are written as OUT/receipt-N.png at the end of the run.
+
+Performance (--stats FILE, headless): every call into the payload after boot is logged as a
+CSV line `line,export,event,fuel,wall_ns,flushed_px` (event: tap, key, operator, tick, query,
+power); the run then prints fuel and wall-time p50/p99/max over the input events (taps, keys,
+operator keys, ticks), per event kind, and over the screen changes (calls flushing at least
+half of the display).
 
 Window keys (feature `window`): mouse click = tap; arrows, Enter, Backspace = voter keys;
 operator panel: F1 activate, F2 cancel, F3 open poll, F4 close poll, F5 power off.
+With --script (and no --headless) the window plays the script at --step-ms per line, then
+stays interactive (or closes with --close-after-script); --out gets its screenshots and, when
+the window closes, the receipts.
 
 Exit codes: 0 ok; 1 image refused, firmware failure or failed expectation; 2 usage or input
 error (including a malformed script line).";
@@ -83,6 +97,16 @@ struct Cli {
     /// Echo the firmware's log lines to stderr.
     #[arg(long)]
     log: bool,
+    /// Window: milliseconds between the lines of a --script played in the window.
+    #[arg(long, value_name = "MS", default_value_t = 400)]
+    step_ms: u64,
+    /// Window: close the window when the --script is done (for unattended runs).
+    #[arg(long)]
+    close_after_script: bool,
+    /// Headless: write one CSV line per call into the payload (script line, export, event,
+    /// fuel, wall ns, flushed pixels) to FILE, and print fuel and wall-time percentiles.
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
 }
 
 fn usage(message: String) -> ExitCode {
@@ -171,7 +195,7 @@ fn main() -> ExitCode {
     if cli.headless {
         headless(&cli, &options)
     } else {
-        windowed(&options)
+        windowed(&cli, &options)
     }
 }
 
@@ -210,7 +234,21 @@ fn headless(cli: &Cli, options: &Options) -> ExitCode {
             return ExitCode::from(failure.exit_code());
         }
     };
-    let result = script::run(&mut machine, &lines, out);
+    let result = if cli.stats.is_some() {
+        machine.record_calls(true);
+        // Line by line, so each call is tagged with its script line.
+        lines.iter().enumerate().try_for_each(|(i, line)| {
+            machine.set_line(line.number);
+            script::run(&mut machine, &lines[i..=i], out)
+        })
+    } else {
+        script::run(&mut machine, &lines, out)
+    };
+    if let Some(path) = &cli.stats {
+        if let Err(e) = write_stats(path, machine.calls()) {
+            return usage(format!("cannot write --stats {}: {e}", path.display()));
+        }
+    }
     let receipts = script::write_receipts(&machine, out);
     if let Err(e) = result {
         eprintln!("simulator: {}: {e}", script_path.display());
@@ -233,18 +271,67 @@ fn headless(cli: &Cli, options: &Options) -> ExitCode {
     }
 }
 
+/// Write the call log as CSV and print its summary.
+fn write_stats(path: &std::path::Path, calls: &[CallRecord]) -> std::io::Result<()> {
+    let mut text = String::from(CallRecord::CSV_HEADER);
+    text.push('\n');
+    for call in calls {
+        text.push_str(&call.csv());
+        text.push('\n');
+    }
+    std::fs::write(path, text)?;
+    println!(
+        "stats: {} call(s) logged to {}",
+        calls.len(),
+        path.display()
+    );
+    for group in summarize(calls) {
+        println!("stats: {group}");
+    }
+    Ok(())
+}
+
 #[cfg(feature = "window")]
-fn windowed(options: &Options) -> ExitCode {
-    match simulator::window::run(options) {
+fn windowed(cli: &Cli, options: &Options) -> ExitCode {
+    let playback = match &cli.script {
+        Some(path) => {
+            let text = match std::fs::read_to_string(path) {
+                Ok(t) => t,
+                Err(e) => return usage(format!("cannot read script {}: {e}", path.display())),
+            };
+            match script::parse(&text) {
+                Ok(lines) => Some((lines, path.clone())),
+                Err(e) => return usage(format!("{}: {e}", path.display())),
+            }
+        }
+        None => None,
+    };
+    if let Some(out) = &cli.out {
+        if let Err(e) = std::fs::create_dir_all(out) {
+            return usage(format!("cannot create --out {}: {e}", out.display()));
+        }
+    }
+    let window = simulator::window::WindowRun {
+        script: playback.as_ref().map(|(lines, _)| lines.as_slice()),
+        out: cli.out.as_deref(),
+        step_ms: cli.step_ms,
+        close_after_script: cli.close_after_script,
+    };
+    match simulator::window::run(options, &window) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("simulator: {failure}");
-            ExitCode::from(failure.exit_code())
+        Err(e) => {
+            match (&e, &playback) {
+                (simulator::window::WindowError::Script(_), Some((_, path))) => {
+                    eprintln!("simulator: {}: {e}", path.display())
+                }
+                _ => eprintln!("simulator: {e}"),
+            }
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
 #[cfg(not(feature = "window"))]
-fn windowed(_: &Options) -> ExitCode {
+fn windowed(_: &Cli, _: &Options) -> ExitCode {
     usage("this build has no window (build with `--features window`); use --headless".into())
 }

@@ -10,16 +10,23 @@
 //! | `wait MS` | advance the simulated clock, ticking every 100 ms |
 //! | `shot NAME` | write the screen to `OUT/NAME.png` |
 //! | `expect-text TEXT` | fail unless TEXT is visible (the payload's `screen_text` export) |
+//! | `show` | print the visible text to stdout (what a bystander reads on the screen) |
 //! | `power-off` | orderly power-off (the firmware wipes its memory) |
 //! | `pull-media` | remove the results media |
 //! | `power-cut` | power-fail notice, then the power is gone |
+//!
+//! After every input (`tap`, `key`, `operator`, `pin`) the runner lets simulated time pass,
+//! one tick per 100 ms, while the firmware works in its ticks: a PIN check (its progress
+//! screen), or a record being written and a ticket or report printed (a screen without
+//! touch targets). The next line then sees the screen that follows, as a person at the
+//! terminal would.
 
 use std::fmt;
 use std::path::Path;
 
 use device_abi::{
     EventKind, KEY_BACK, KEY_DOWN, KEY_ENTER, KEY_LEFT, KEY_RIGHT, KEY_UP, OPERATOR_ACTIVATE,
-    OPERATOR_CANCEL, OPERATOR_CLOSE, OPERATOR_OPEN, OPERATOR_POWER_OFF,
+    OPERATOR_CANCEL, OPERATOR_CLOSE, OPERATOR_OPEN, OPERATOR_POWER_OFF, TICK_INTERVAL_MS,
 };
 
 use crate::machine::{Machine, MachineError};
@@ -50,6 +57,8 @@ pub enum Command {
     Shot(String),
     /// Expect visible text.
     ExpectText(String),
+    /// Print the visible text.
+    Show,
     /// Orderly power-off.
     PowerOff,
     /// Remove the media.
@@ -170,6 +179,7 @@ fn parse_line(words: &[&str]) -> Result<Command, String> {
             }
             Command::ExpectText(text)
         }
+        "show" => Command::Show,
         "power-off" => Command::PowerOff,
         "pull-media" => Command::PullMedia,
         "power-cut" => Command::PowerCut,
@@ -178,7 +188,7 @@ fn parse_line(words: &[&str]) -> Result<Command, String> {
     let max = match command {
         Command::ExpectText(_) => usize::MAX,
         Command::TapAt { .. } => 3,
-        Command::PowerOff | Command::PullMedia | Command::PowerCut => 1,
+        Command::PowerOff | Command::PullMedia | Command::PowerCut | Command::Show => 1,
         _ => 2,
     };
     if words.len() > max {
@@ -225,20 +235,69 @@ fn tap_element(machine: &mut Machine, name: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// Most ticks a script waits for the firmware's PIN check (the firmware's maximum of
+/// 1,000,000 PBKDF2 iterations at 200 per tick is 5,000 ticks).
+const MAX_PIN_CHECK_TICKS: u32 = 20_000;
+/// Most ticks a script waits on a screen without touch targets: the firmware writing a
+/// record and printing (a few to a few tens of ticks), or the powered-off screen (which
+/// never changes).
+const MAX_BUSY_TICKS: u32 = 1_000;
+
+/// After an input, let simulated time pass one tick at a time while the firmware works
+/// in the ticks: while it shows its PIN check (a cancel button, no PIN pad), or a screen
+/// without touch targets (not even the large-text toggle: a record being written, a
+/// ticket or report being printed). Time passes as on a terminal, where the ticks run
+/// every [`TICK_INTERVAL_MS`] anyway.
+fn settle(machine: &mut Machine) -> Result<(), String> {
+    let fw = |e: MachineError| e.to_string();
+    let mut busy_ticks = 0u32;
+    for _ in 0..MAX_PIN_CHECK_TICKS {
+        if !machine.is_on() {
+            return Ok(());
+        }
+        let checking = machine.element("pin-cancel").map_err(fw)?.is_some()
+            && machine.element("pin-ok").map_err(fw)?.is_none();
+        if !checking {
+            if machine.element("large-text").map_err(fw)?.is_some() || busy_ticks >= MAX_BUSY_TICKS
+            {
+                return Ok(());
+            }
+            busy_ticks += 1;
+        }
+        machine.wait(TICK_INTERVAL_MS).map_err(fw)?;
+    }
+    Err(format!(
+        "the PIN check did not end within {MAX_PIN_CHECK_TICKS} ticks"
+    ))
+}
+
 fn run_line(machine: &mut Machine, command: &Command, out: &Path) -> Result<(), String> {
     let fw = |e: MachineError| e.to_string();
     match command {
-        Command::TapAt { x, y } => machine
-            .handle(EventKind::Tap, i32::from(*x), i32::from(*y))
-            .map_err(fw),
-        Command::TapElement(name) => tap_element(machine, name),
-        Command::Key(code) => machine.handle(EventKind::Key, *code, 0).map_err(fw),
-        Command::Operator(code) => machine.handle(EventKind::Operator, *code, 0).map_err(fw),
+        Command::TapAt { x, y } => {
+            machine
+                .handle(EventKind::Tap, i32::from(*x), i32::from(*y))
+                .map_err(fw)?;
+            settle(machine)
+        }
+        Command::TapElement(name) => {
+            tap_element(machine, name)?;
+            settle(machine)
+        }
+        Command::Key(code) => {
+            machine.handle(EventKind::Key, *code, 0).map_err(fw)?;
+            settle(machine)
+        }
+        Command::Operator(code) => {
+            machine.handle(EventKind::Operator, *code, 0).map_err(fw)?;
+            settle(machine)
+        }
         Command::Pin(digits) => {
             for d in digits.chars() {
                 tap_element(machine, &format!("pin-{d}"))?;
             }
-            tap_element(machine, "pin-ok")
+            tap_element(machine, "pin-ok")?;
+            settle(machine)
         }
         Command::Wait(ms) => machine.wait(*ms).map_err(fw),
         Command::Shot(name) => picture::write_screen(
@@ -255,6 +314,14 @@ fn run_line(machine: &mut Machine, command: &Command, out: &Path) -> Result<(), 
                     "text `{text}` is not on the screen; visible: {visible:?}"
                 ))
             }
+        }
+        Command::Show => {
+            let visible = machine.screen_text().map_err(fw)?;
+            println!("screen:");
+            for line in visible.lines() {
+                println!("  {line}");
+            }
+            Ok(())
         }
         Command::PowerOff => machine.power_off().map_err(fw),
         Command::PullMedia => {
@@ -304,10 +371,11 @@ mod tests {
     fn parses_every_command() {
         let lines = parse(
             "# comment\ntap 10 20\ntap list-3\nkey enter\noperator power-off\npin 1234\nwait 500\n\
-             shot opening\nexpect-text Kamer 2026\npower-off # done\npull-media\npower-cut\n",
+             shot opening\nexpect-text Kamer 2026\npower-off # done\npull-media\npower-cut\nshow\n",
         )
         .unwrap();
-        assert_eq!(lines.len(), 11);
+        assert_eq!(lines.len(), 12);
+        assert_eq!(lines[11].command, Command::Show);
         assert_eq!(lines[0].number, 2);
         assert_eq!(lines[0].command, Command::TapAt { x: 10, y: 20 });
         assert_eq!(lines[1].command, Command::TapElement("list-3".into()));

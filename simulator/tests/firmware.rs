@@ -24,7 +24,10 @@ expect-text Stembureau: LINDENHOVE-001
 operator open
 pin 123456
 shot opened
+expect-text Openingsrapport
 expect-text Kiezers geactiveerd: 0
+tap continue
+expect-text Wachten op de volgende kiezer
 operator activate
 shot activated
 tap lang-nl
@@ -81,6 +84,11 @@ fn boots_opens_the_poll_and_shows_text() {
     for shot in ["boot", "opened", "activated", "review", "recorded"] {
         assert!(out.path().join(format!("{shot}.png")).exists());
     }
+    // The opening report, then the voter's ticket: each printed and cut.
+    let receipts = &machine.devices().printer.receipts;
+    assert_eq!(receipts.len(), 2, "opening report and one voter ticket");
+    assert!(receipts.iter().all(|r| r.len() > 400));
+    assert!(machine.devices().printer.current.is_empty());
 }
 
 #[test]

@@ -160,14 +160,21 @@ fn entropy_seed_is_refused_for_official_images() {
     // With a seed: a usage error before the payload is loaded.
     let dir = tempfile::tempdir().unwrap();
     let seed = "ab".repeat(32);
-    let out = simulator(dir.path(), &image, &["--trust", key, "--entropy-seed", &seed]);
+    let out = simulator(
+        dir.path(),
+        &image,
+        &["--trust", key, "--entropy-seed", &seed],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("--entropy-seed is accepted only for training images"),
         "{stderr}"
     );
-    assert!(!dir.path().join("out/after-tap.png").exists(), "the script ran");
+    assert!(
+        !dir.path().join("out/after-tap.png").exists(),
+        "the script ran"
+    );
     // The library refuses the same way, without instantiating the payload.
     let options = simulator::Options {
         image,

@@ -26,7 +26,7 @@ commands:
                  (20 voters; screenshots, receipts and media in <target dir>/demo/)
   test           install what is missing, then: rustfmt check, clippy (-D warnings),
                  all tests, check-targets, the simulator tests that need the payload,
-                 a 20 s fuzz smoke run, repro; stops at the first failure
+                 a fuzz smoke run (10 s per target), repro; stops at the first failure
   check-targets  build the firmware core for wasm32-unknown-unknown and
                  riscv32imac-unknown-none-elf; build, check and rebuild the payload to
                  prove it reproducible; lint it; link-check riscv32 without a heap
@@ -224,35 +224,43 @@ fn test(root: &Path, target_dir: &Path) -> Result<(), Failure> {
             toolchain::run(&mut command)
         },
     )?;
-    step::run("simulator window under a virtual display (xvfb-run)", || {
-        let mut command = std::process::Command::new("xvfb-run");
-        command
-            .args(["-a", "-s", "-screen 0 1024x768x24"])
-            .arg(toolchain::cargo().get_program())
-            .args([
-                "test",
-                "-p",
-                "simulator",
-                "--features",
-                "window",
-                "--test",
-                "window",
-                "--",
-                "--ignored",
-            ])
-            .current_dir(root);
-        toolchain::run(&mut command)
-    })?;
-    step::run("fuzz smoke: boot image parser (libFuzzer, 20 s)", || {
-        let script = root.join("boot-image/fuzz/fuzz-stable.sh");
-        let mut command = std::process::Command::new("sh");
-        command
-            .arg(script)
-            .arg("20")
-            .env("CARGO_TARGET_DIR", target_dir.join("fuzz"))
-            .current_dir(root);
-        toolchain::run(&mut command)
-    })?;
+    step::run(
+        "simulator window under a virtual display (xvfb-run)",
+        || {
+            let mut command = std::process::Command::new("xvfb-run");
+            command
+                .args(["-a", "-s", "-screen 0 1024x768x24"])
+                .arg(toolchain::cargo().get_program())
+                .args([
+                    "test",
+                    "-p",
+                    "simulator",
+                    "--features",
+                    "window",
+                    "--test",
+                    "window",
+                    "--",
+                    "--ignored",
+                ])
+                .current_dir(root);
+            toolchain::run(&mut command)
+        },
+    )?;
+    for (target, what) in [
+        ("parse", "boot image parser"),
+        ("sealed_record", "sealed record readers"),
+    ] {
+        step::run(&format!("fuzz smoke: {what} (libFuzzer, 10 s)"), || {
+            let script = root.join("boot-image/fuzz/fuzz-stable.sh");
+            let mut command = std::process::Command::new("sh");
+            command
+                .arg(script)
+                .args([target, "10"])
+                .env("CARGO_TARGET_DIR", target_dir.join("fuzz"))
+                .current_dir(root);
+            toolchain::run(&mut command)
+        })?;
+    }
     step::run("repro: payload and demo image built twice", || {
         image::repro(root)
     })?;

@@ -6,6 +6,22 @@
 //! messages) and draws the current [`screen`] into the framebuffer, flushing only the
 //! changed area.
 //!
+//! Every call is short: no event or tick does more than a few million instructions in the
+//! wasm interpreter (the simulator's budget is 5 million and 16 ms a call). Rendering lays
+//! the screen out once per call and redraws only what changed ([`screen::Renderer`]); the
+//! touch targets and text of the screen shown come from the renderer. Long work is spread
+//! over the ticks that follow the action, while the screen says what happens and input
+//! waits ([`App::busy`]):
+//! - the operator PIN is checked in steps of [`PIN_ITERATIONS_PER_STEP`] PBKDF2 iterations
+//!   ([`crate::pin::PinCheck`]), with a progress bar and a cancel button; the outcome and
+//!   the lockout are those of [`Terminal::open_poll`]; a cancelled check is no attempt;
+//! - a record is sealed and written in steps ([`Recorder::step`]): encode, encrypt, hash,
+//!   sign, write and flush; then the ticket or report is printed, then the next screen
+//!   ("vote recorded", "session cancelled", the opening report);
+//! - when idle, the key agreement of the next record is prepared ([`Recorder::prepare`]).
+//!
+//! Hosts without a time budget (tests, tools) may call [`App::settle`] after an input.
+//!
 //! Input mapping:
 //! - a tap on a named [`Element`] activates it; taps elsewhere do nothing;
 //! - voter keys: Up/Left and Down/Right move a visible focus frame over the elements in
@@ -26,21 +42,35 @@
 //! Any media or sealing failure halts the terminal (no more votes) and the error screen
 //! shows the failure's own code (6xx media, 7xx seal, 8xx record). The ~440 KB of record
 //! buffers come from the caller through [`App::attach_records`].
+//!
+//! Printing ([`crate::report`], [`crate::ticket`]): once generation 1 is on the media the
+//! opening report is printed and shown on screen (*Print again*, *Continue*); once the
+//! record of a confirmed ballot is flushed, the voter ticket of exactly that review is
+//! printed; once the closing record is written, the closing report. The ballot or the
+//! record never depends on the printer: a printer failure after the flush leaves the
+//! ballot recorded exactly once (a ticket is never printed again) and shows
+//! `E9xx: <report or ticket not printed>` over the title; [`App::print_fault`] keeps it.
 
+use crate::ballot::Choice;
 use crate::election::{Event, Language, MAX_ELECTIONS};
 use crate::hal::{
     Area, Clock, Display, DisplayError, Entropy, Framebuffer, InputEvent, Key, Media,
 };
 use crate::hal::{OperatorKey, Printer};
 use crate::i18n::Text;
-use crate::pin::PinVerifier;
-use crate::record::{RecordContent, RecordError, RecordScratch, Recorder, RecorderSetup};
-use crate::screen::{self, Element, Notice, PinPurpose, Screen, View};
+use crate::pin::{PinCheck, PinVerifier, PIN_ITERATIONS_PER_STEP};
+use crate::printout::{PrintError, PrintPosition, Printed};
+use crate::record::{
+    RecordContent, RecordError, RecordScratch, RecordWrite, Recorder, RecorderSetup,
+};
+use crate::report::{Report, ReportKind};
+use crate::screen::{self, Element, Notice, PinPurpose, Renderer, Screen, View};
 use crate::seal::PollState;
 use crate::store::BallotStore;
 use crate::terminal::{
     Action, ActionKind, HaltReason, Phase, State, Step, Terminal, TerminalError,
 };
+use crate::ticket::{Ticket, TicketError};
 use core::fmt;
 use zeroize::Zeroize;
 
@@ -144,12 +174,85 @@ enum Overlay {
         digits: [u8; MAX_PIN_DIGITS],
         len: usize,
     },
+    /// The typed PIN is being checked ([`App::pin_check`] holds the check).
+    Checking {
+        purpose: PinPurpose,
+    },
+    /// A record is being written (and its ticket or report printed): input waits.
+    Busy {
+        /// A voter's ballot (the voter's language, "recording your vote").
+        vote: bool,
+    },
     Recorded {
         until_ms: u64,
     },
     Cancelled {
         until_ms: u64,
     },
+    /// The poll just opened: the opening report, with the session key's fingerprint.
+    OpeningReport {
+        session: [u8; 32],
+    },
+}
+
+/// The choices of a cast ballot, kept from the review for its voter ticket until the
+/// ticket is signed (then overwritten, [`scrub`]).
+type CastChoices = heapless::Vec<Choice, MAX_ELECTIONS>;
+
+/// Overwrite every choice with a blank vote and empty the list (ballot content does not
+/// stay in RAM once its ticket is made).
+fn scrub(choices: &mut CastChoices) {
+    for choice in choices.iter_mut() {
+        *choice = core::hint::black_box(Choice::Blank);
+    }
+    choices.clear();
+}
+
+/// What follows once a record is on the media.
+enum After {
+    /// The poll opened: print the opening report, then show it.
+    Opened {
+        /// SHA-256 of the session public key.
+        session: [u8; 32],
+    },
+    /// A ballot was cast: sign and print its ticket, then "vote recorded".
+    Cast(CastChoices),
+    /// A session was cancelled: "session cancelled".
+    Cancelled,
+    /// The poll closed: print the closing report.
+    Closed,
+}
+
+/// One step of a [`Job`].
+// The app lives in a `static` (or on a host's heap) and holds one job at most: the size
+// of the largest step does not matter, and there is no heap to box it in.
+#[allow(clippy::large_enum_variant)]
+enum JobStep {
+    /// Write the record (one [`Recorder::step`] a tick), then `After`.
+    Write(RecordWrite, After),
+    /// Sign the cast ballot's voter ticket.
+    SignTicket(CastChoices),
+    /// Print the signed ticket from the position given, [`PRINT_ROWS_PER_STEP`] rows a
+    /// tick, then "vote recorded".
+    PrintTicket(Result<Ticket, PrintError>, PrintPosition),
+    /// Print a report from the position given, a slice a tick, then show the overlay.
+    PrintReport(ReportKind, Overlay, PrintPosition),
+    /// Show the screen that follows a printout (a tick of its own: a full-screen change
+    /// and a last printed slice would not fit one tick's budget together).
+    Show(Overlay),
+}
+
+/// Raster rows printed per tick: a slice of a report or ticket stays within the per-event
+/// budget (at most 3.2 M fuel a slice under wasmi over the demo day, against 5 M), and at
+/// a tick every 100 ms the paper moves 24 mm a tick, the speed of a thermal receipt
+/// printer.
+pub const PRINT_ROWS_PER_STEP: u32 = 192;
+
+/// Work spread over ticks after an action, one bounded step per tick, while input waits.
+struct Job {
+    /// The action it completes (for error codes).
+    action: ActionKind,
+    step: JobStep,
 }
 
 /// Identifies a screen, to reset page and focus when it changes.
@@ -186,6 +289,9 @@ impl Ui {
 pub struct App<'a> {
     terminal: Terminal<'a>,
     frame: &'a mut Framebuffer,
+    /// What is on the display, to redraw only what changes and to answer touch targets
+    /// and text without laying the screen out again.
+    renderer: Renderer,
     fingerprint: [u8; 32],
     office_public_key: [u8; 32],
     station: &'a str,
@@ -196,6 +302,12 @@ pub struct App<'a> {
     recorder: Option<Recorder>,
     /// The record failure that halted the terminal; its code is on the error screen.
     fault: Option<RecordError>,
+    /// The last printout's failure, if it failed.
+    print_fault: Option<PrintError>,
+    /// The operator PIN being checked, in steps (one per tick).
+    pin_check: Option<PinCheck>,
+    /// Work after an action, in steps (one per tick): a record write, a ticket, a report.
+    job: Option<Job>,
 }
 
 impl fmt::Debug for App<'_> {
@@ -219,6 +331,9 @@ fn overlay_tag(o: &Overlay) -> u8 {
         Overlay::Pin { .. } => 1,
         Overlay::Recorded { .. } => 2,
         Overlay::Cancelled { .. } => 3,
+        Overlay::OpeningReport { .. } => 4,
+        Overlay::Checking { .. } => 5,
+        Overlay::Busy { .. } => 6,
     }
 }
 
@@ -229,6 +344,8 @@ struct Parts<'s, 'a> {
     fingerprint: &'s [u8; 32],
     station: &'s str,
     fault_code: Option<u16>,
+    /// Iterations done and in all of the PIN being checked.
+    pin_progress: (u32, u32),
 }
 
 impl<'s> Parts<'s, '_> {
@@ -247,6 +364,17 @@ impl<'s> Parts<'s, '_> {
                 purpose: *purpose,
                 digits: *len,
             },
+            (_, Overlay::Busy { vote }) => {
+                if *vote {
+                    language = ui.voter_language;
+                }
+                Screen::Busy { vote: *vote }
+            }
+            (_, Overlay::Checking { purpose }) => Screen::PinCheck {
+                purpose: *purpose,
+                done: self.pin_progress.0,
+                total: self.pin_progress.1,
+            },
             (State::PollNotOpened, _) => Screen::Boot {
                 fingerprint: self.fingerprint,
                 station: self.station,
@@ -259,6 +387,18 @@ impl<'s> Parts<'s, '_> {
             (State::PollOpen, Overlay::Cancelled { .. }) => {
                 language = ui.voter_language;
                 Screen::Cancelled
+            }
+            (State::PollOpen, Overlay::OpeningReport { session }) => {
+                let mut ballots = [0usize; MAX_ELECTIONS];
+                for (e, slot) in ballots.iter_mut().enumerate() {
+                    *slot = terminal.store().ballots(e);
+                }
+                Screen::OpeningReport {
+                    image: self.fingerprint,
+                    session: *session,
+                    counters: terminal.counters(),
+                    ballots,
+                }
             }
             (State::PollOpen, _) => Screen::Waiting {
                 counters: terminal.counters(),
@@ -362,12 +502,16 @@ impl<'a> App<'a> {
         let mut app = App {
             terminal,
             frame,
+            renderer: Renderer::new(),
             fingerprint: info.image_fingerprint,
             office_public_key: info.office_public_key,
             station: info.station,
             records: None,
             recorder: None,
             fault: None,
+            print_fault: None,
+            pin_check: None,
+            job: None,
             ui: Ui {
                 overlay: Overlay::None,
                 large: false,
@@ -390,6 +534,10 @@ impl<'a> App<'a> {
 
     /// Handle one input event, then redraw and flush the changed area.
     pub fn handle(&mut self, input: InputEvent, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        if self.job.is_some() {
+            // A record is being written: input waits (the screen says so).
+            return Ok(());
+        }
         let was_halted = self.terminal.phase() == Phase::Halted;
         if let Some(session) = self.terminal.session() {
             self.ui.voter_language = session.language();
@@ -410,6 +558,17 @@ impl<'a> App<'a> {
             }
             InputEvent::Operator(key) => self.operator(key, dev),
         };
+        self.conclude(was_halted, outcome, dev)
+    }
+
+    /// After an action: show a refusal as a notice, halt on a terminal or record fault,
+    /// and redraw.
+    fn conclude(
+        &mut self,
+        was_halted: bool,
+        outcome: Result<(), TerminalError>,
+        dev: &mut Devices<'_>,
+    ) -> Result<(), AppError> {
         let halted = match outcome {
             Err(_) if !was_halted && self.fault.is_some() => {
                 self.render(dev)?;
@@ -432,14 +591,43 @@ impl<'a> App<'a> {
         }
     }
 
-    /// Let time pass: the "vote recorded" and "cancelled" screens go away after
-    /// [`MESSAGE_SCREEN_MS`]. Redraws only when the screen changes.
+    /// Let time pass: a PIN being checked gets [`PIN_ITERATIONS_PER_STEP`] more PBKDF2
+    /// iterations (and the poll opens or closes once the check is done); the "vote
+    /// recorded" and "cancelled" screens go away after [`MESSAGE_SCREEN_MS`]. Redraws only
+    /// when the screen changes.
     pub fn tick(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        if let Some(check) = self.pin_check.as_mut() {
+            // The last iterations and the opening or closing go in separate ticks.
+            if check.is_finished() {
+                return self.finish_pin_check(dev);
+            }
+            check.step(PIN_ITERATIONS_PER_STEP);
+            return self.render(dev);
+        }
+        if self.job.is_some() {
+            return self.job_step(dev);
+        }
         let now = dev.clock.now_ms();
         if let Overlay::Recorded { until_ms } | Overlay::Cancelled { until_ms } = self.ui.overlay {
             if now >= until_ms {
                 self.ui.overlay = Overlay::None;
                 return self.render(dev);
+            }
+        }
+        // Idle: prepare the next record's key agreement, so that a cast waits less. A
+        // failure here shows at the next write, which prepares it again.
+        if let Some(recorder) = self.recorder.as_mut() {
+            if !recorder.is_prepared()
+                && matches!(
+                    self.terminal.phase(),
+                    Phase::PollOpen
+                        | Phase::Language
+                        | Phase::Lists
+                        | Phase::Candidates
+                        | Phase::Review
+                )
+            {
+                let _ = recorder.prepare(&mut *dev.entropy);
             }
         }
         // Nothing changed: only resend an area a failed flush left dirty.
@@ -468,6 +656,8 @@ impl<'a> App<'a> {
     /// and what the president should do. Only power-off remains possible.
     pub fn halt(&mut self, reason: HaltReason, dev: &mut Devices<'_>) -> Result<(), AppError> {
         self.ui.clear_pin();
+        self.pin_check = None;
+        self.drop_job();
         self.ui.overlay = Overlay::None;
         self.terminal.halt(reason);
         self.render(dev)
@@ -485,6 +675,17 @@ impl<'a> App<'a> {
         self.recorder.as_ref().map(Recorder::fingerprint)
     }
 
+    /// The poll session's Ed25519 public key, once the poll is open (voter tickets name
+    /// it; its SHA-256 is [`App::session_fingerprint`]).
+    pub fn session_public_key(&self) -> Option<[u8; 32]> {
+        self.recorder.as_ref().map(Recorder::public_key)
+    }
+
+    /// Why the last printout (report or ticket) failed; `None` after a good one.
+    pub fn print_fault(&self) -> Option<PrintError> {
+        self.print_fault
+    }
+
     /// The media area of this session and the generation of its last completed record.
     pub fn record_position(&self) -> Option<(u32, Option<u64>)> {
         self.recorder.as_ref().map(|r| (r.area(), r.generation()))
@@ -498,14 +699,14 @@ impl<'a> App<'a> {
     /// Call `visit(element, area)` for every touch target on the current screen, in
     /// keyboard focus order.
     pub fn elements(&self, mut visit: impl FnMut(Element, Area)) {
-        screen::for_each_element(&self.parts().view(), |_, e, area| visit(e, area));
+        self.each_element(|_, e, area| visit(e, area));
     }
 
     /// The area of the touch target `name` on the current screen (names as in
     /// [`Element`]'s `Display`: `list-3`, `candidate-2`, `blank`, `next`, `pin-7`, ...).
     pub fn element(&self, name: &str) -> Option<Area> {
         let mut found = None;
-        screen::for_each_element(&self.parts().view(), |_, e, area| {
+        self.each_element(|_, e, area| {
             if found.is_none() && e.is_named(name) {
                 found = Some(area);
             }
@@ -523,7 +724,34 @@ impl<'a> App<'a> {
 
     /// Write all text visible now, one line per text item.
     pub fn screen_text(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        screen::write_text(&self.parts().view(), out)
+        match self.renderer.write_text(out) {
+            Some(result) => result,
+            None => screen::write_text(&self.parts().view(), out),
+        }
+    }
+
+    /// Whether a typed PIN is being checked: the check advances with every
+    /// [`App::tick`] ([`PIN_ITERATIONS_PER_STEP`] PBKDF2 iterations each) and then opens or
+    /// closes the poll, or brings the PIN pad back after a wrong PIN.
+    pub fn pin_checking(&self) -> bool {
+        self.pin_check.is_some()
+    }
+
+    /// Whether work is spread over the coming ticks: a PIN check, or a record being
+    /// written (then a ticket or report printed). Input waits meanwhile (but for the PIN
+    /// check's cancel); tick until this is `false`.
+    pub fn busy(&self) -> bool {
+        self.pin_check.is_some() || self.job.is_some()
+    }
+
+    /// Tick until [`App::busy`] is `false`: the pending work (a PIN check, a record
+    /// write and its printout) done now, at once. For hosts that need not keep every call
+    /// short (tests, tools); a terminal ticks instead, keeping each call within budget.
+    pub fn settle(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        while self.busy() {
+            self.tick(dev)?;
+        }
+        Ok(())
     }
 
     /// Where the terminal is.
@@ -565,6 +793,7 @@ impl<'a> App<'a> {
             fingerprint: &self.fingerprint,
             station: self.station,
             fault_code: self.fault.map(|f| f.code()),
+            pin_progress: self.pin_check.as_ref().map_or((0, 0), PinCheck::progress),
         }
     }
 
@@ -584,9 +813,18 @@ impl<'a> App<'a> {
             fingerprint: &self.fingerprint,
             station: self.station,
             fault_code: self.fault.map(|f| f.code()),
+            pin_progress: self.pin_check.as_ref().map_or((0, 0), PinCheck::progress),
         };
-        screen::draw(&parts.view(), self.frame);
+        self.renderer.render(&parts.view(), self.frame);
         self.frame.flush(dev.display).map_err(AppError::Display)
+    }
+
+    /// Call `visit(index, element, area)` for every touch target on the screen shown, in
+    /// focus order: from the renderer's scene, or by laying the screen out again.
+    fn each_element(&self, mut visit: impl FnMut(usize, Element, Area)) {
+        if !self.renderer.for_each_element(&mut visit) {
+            screen::for_each_element(&self.parts().view(), visit);
+        }
     }
 
     fn wiped(&mut self, dev: &mut Devices<'_>) {
@@ -596,16 +834,20 @@ impl<'a> App<'a> {
             scratch.wipe();
         }
         self.ui.clear_pin();
+        self.pin_check = None;
+        self.drop_job();
         self.ui.overlay = Overlay::None;
         self.ui.notice = None;
         self.ui.keyboard = false;
-        // The powered-off screen overwrites every pixel; a failing panel cannot be helped.
+        // The scenes may hold the last screen's text (a review): zero them, and draw the
+        // powered-off screen whole over every pixel; a failing panel cannot be helped.
+        self.renderer.wipe();
         let _ = self.render(dev);
     }
 
     fn element_count(&self) -> usize {
         let mut count = 0usize;
-        screen::for_each_element(&self.parts().view(), |_, _, _| {
+        self.each_element(|_, _, _| {
             count = count.saturating_add(1);
         });
         count
@@ -613,7 +855,7 @@ impl<'a> App<'a> {
 
     fn nth_element(&self, n: usize) -> Option<Element> {
         let mut found = None;
-        screen::for_each_element(&self.parts().view(), |i, e, _| {
+        self.each_element(|i, e, _| {
             if i == n {
                 found = Some(e);
             }
@@ -623,7 +865,7 @@ impl<'a> App<'a> {
 
     fn element_at(&self, x: u16, y: u16) -> Option<Element> {
         let mut found = None;
-        screen::for_each_element(&self.parts().view(), |_, e, area| {
+        self.each_element(|_, e, area| {
             if found.is_none() && area.contains(x, y) {
                 found = Some(e);
             }
@@ -659,7 +901,10 @@ impl<'a> App<'a> {
                 None => Ok(()),
             },
             Key::Back => {
-                if matches!(self.ui.overlay, Overlay::Pin { .. }) {
+                if matches!(
+                    self.ui.overlay,
+                    Overlay::Pin { .. } | Overlay::Checking { .. }
+                ) {
                     self.leave_pin();
                     Ok(())
                 } else if self.terminal.session().is_some() {
@@ -673,6 +918,8 @@ impl<'a> App<'a> {
 
     fn leave_pin(&mut self) {
         self.ui.clear_pin();
+        // A check being computed is dropped unfinished: it counts as no attempt.
+        self.pin_check = None;
         self.ui.overlay = Overlay::None;
     }
 
@@ -688,13 +935,40 @@ impl<'a> App<'a> {
             Element::Back => t.handle(Action::Back),
             Element::Change(i) => t.handle(Action::ChangeElection(i)),
             Element::Confirm => {
-                t.handle(Action::Confirm)?;
+                // The review the terminal is about to cast, for the voter ticket; the
+                // ticket is signed and printed only once the record holding the ballot is
+                // on the media.
+                let mut choices = CastChoices::new();
+                for choice in self.terminal.review().unwrap_or(&[]) {
+                    let _ = choices.push(*choice);
+                }
+                if let Err(e) = self.terminal.handle(Action::Confirm) {
+                    scrub(&mut choices);
+                    return Err(e);
+                }
                 // The terminal has cast exactly the review into the store. Say so only
-                // once the sealed record is on the media (written and flushed).
-                self.persist(PollState::Open, ActionKind::Confirm, dev)?;
-                self.ui.overlay = Overlay::Recorded {
-                    until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
-                };
+                // once the sealed record is on the media (written and flushed, in the
+                // ticks that follow, while "recording your vote" shows).
+                self.begin_write(PollState::Open, ActionKind::Confirm, After::Cast(choices))
+            }
+            Element::Continue => {
+                if matches!(self.ui.overlay, Overlay::OpeningReport { .. }) {
+                    self.ui.overlay = Overlay::None;
+                }
+                Ok(())
+            }
+            Element::PrintAgain => {
+                // Printed a slice a tick, like the first time; the report stays on screen.
+                if let Overlay::OpeningReport { .. } = self.ui.overlay {
+                    self.job = Some(Job {
+                        action: ActionKind::OpenPoll,
+                        step: JobStep::PrintReport(
+                            ReportKind::Opening,
+                            self.ui.overlay,
+                            PrintPosition::START,
+                        ),
+                    });
+                }
                 Ok(())
             }
             Element::PagePrev => {
@@ -753,21 +1027,59 @@ impl<'a> App<'a> {
         };
         let now_ms = dev.clock.now_ms();
         let pin = digits.get(..*len).unwrap_or(&[]);
-        let result = match purpose {
-            PinPurpose::Open => self.terminal.open_poll(pin, now_ms),
-            _ => self.terminal.close_poll(pin, now_ms),
+        let action = match purpose {
+            PinPurpose::Open => ActionKind::OpenPoll,
+            _ => ActionKind::ClosePoll,
         };
+        // Refused now (locked, wrong phase): the pad stays with the notice. Else the check
+        // runs in the ticks that follow, and the typed digits are wiped at once.
+        let check = self.terminal.start_pin_check(action, pin, now_ms);
         let purpose = *purpose;
         digits.zeroize();
         *len = 0;
-        if result.is_ok() {
-            self.ui.overlay = Overlay::None;
-            match purpose {
-                PinPurpose::Open => self.start_recording(dev)?,
-                _ => self.persist(PollState::Closed, ActionKind::ClosePoll, dev)?,
+        let check = check?;
+        self.pin_check = Some(check);
+        self.ui.overlay = Overlay::Checking { purpose };
+        Ok(())
+    }
+
+    /// The stepped PIN check is done: count it as the PIN attempt, and open or close the
+    /// poll if it matched (as [`Terminal::open_poll`] with the typed PIN would); after a
+    /// wrong PIN the pad comes back with the notice.
+    fn finish_pin_check(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        let was_halted = self.terminal.phase() == Phase::Halted;
+        let (Some(check), Overlay::Checking { purpose }) =
+            (self.pin_check.as_ref(), self.ui.overlay)
+        else {
+            self.pin_check = None;
+            return self.render(dev);
+        };
+        self.ui.notice = None;
+        let now_ms = dev.clock.now_ms();
+        let result = match purpose {
+            PinPurpose::Open => self.terminal.open_poll_checked(check, now_ms),
+            _ => self.terminal.close_poll_checked(check, now_ms),
+        };
+        // Dropped (its PBKDF2 blocks zeroized) where it lies.
+        self.pin_check = None;
+        let outcome = match result {
+            Ok(()) => {
+                self.ui.overlay = Overlay::None;
+                match purpose {
+                    PinPurpose::Open => self.start_recording(dev),
+                    _ => self.close_recording(dev),
+                }
             }
-        }
-        result
+            Err(e) => {
+                self.ui.overlay = Overlay::Pin {
+                    purpose,
+                    digits: [0; MAX_PIN_DIGITS],
+                    len: 0,
+                };
+                Err(e)
+            }
+        };
+        self.conclude(was_halted, outcome, dev)
     }
 
     /// At poll opening: mount the media, take a new area, draw the session key and write
@@ -791,35 +1103,274 @@ impl<'a> App<'a> {
         };
         match opened {
             Ok(recorder) => {
+                let session = recorder.fingerprint();
                 self.recorder = Some(recorder);
-                self.persist(PollState::Open, ActionKind::OpenPoll, dev)
+                // Generation 1 is written in the ticks that follow; once it is on the
+                // media the opening report is printed and shown.
+                self.begin_write(
+                    PollState::Open,
+                    ActionKind::OpenPoll,
+                    After::Opened { session },
+                )
             }
             Err(e) => Err(self.record_failed(e, ActionKind::OpenPoll)),
         }
     }
 
-    /// Seal and write the current record; on failure halt (no more votes) and show the code.
-    fn persist(
+    /// At close: write the closing record (in the ticks that follow), then print the
+    /// closing report.
+    fn close_recording(&mut self, _dev: &mut Devices<'_>) -> Result<(), TerminalError> {
+        self.begin_write(PollState::Closed, ActionKind::ClosePoll, After::Closed)
+    }
+
+    /// Print the next slice (from `at`) of the opening or closing report in the event's
+    /// first language; where to go on from, until it is done or failed.
+    fn print_report(
+        &mut self,
+        kind: ReportKind,
+        at: PrintPosition,
+        dev: &mut Devices<'_>,
+    ) -> Option<PrintPosition> {
+        let event = self.terminal.event();
+        let result = match &self.recorder {
+            Some(recorder) => Report {
+                kind,
+                event,
+                language: event.languages.first().copied().unwrap_or(Language::Nl),
+                station: self.station,
+                version: env!("CARGO_PKG_VERSION"),
+                image_fingerprint: &self.fingerprint,
+                session_fingerprint: &recorder.fingerprint(),
+                counters: self.terminal.counters(),
+                store: self.terminal.store(),
+                generation: recorder.generation(),
+            }
+            .print_slice(&mut *dev.printer, at, PRINT_ROWS_PER_STEP),
+            None => Err(PrintError::NoSession),
+        };
+        self.printed(result, Text::ReportNotPrinted)
+    }
+
+    /// Print the next slice (from `at`) of a cast ballot's ticket in the voter's language;
+    /// where to go on from, until it is done or failed. Called only after the record
+    /// holding the ballot is on the media; a failure leaves the ballot recorded, and the
+    /// ticket is not printed again.
+    fn print_ticket(
+        &mut self,
+        ticket: &Result<Ticket, PrintError>,
+        at: PrintPosition,
+        dev: &mut Devices<'_>,
+    ) -> Option<PrintPosition> {
+        let language = self.ui.voter_language;
+        let event = self.terminal.event();
+        let result = match ticket {
+            Ok(t) => t.print_slice(event, language, &mut *dev.printer, at, PRINT_ROWS_PER_STEP),
+            Err(e) => Err(*e),
+        };
+        self.printed(result, Text::TicketNotPrinted)
+    }
+
+    /// Keep a printout's outcome: where to go on from while it is not done; a failure
+    /// shows `E<code>` and `text` over the title (and ends the printout).
+    fn printed(
+        &mut self,
+        result: Result<Printed, PrintError>,
+        text: Text,
+    ) -> Option<PrintPosition> {
+        match result {
+            Ok(Printed { next, done: false }) => Some(next),
+            Ok(_) => {
+                self.print_fault = None;
+                None
+            }
+            Err(e) => {
+                self.ui.notice = Some(Notice {
+                    code: e.code(),
+                    text,
+                });
+                self.print_fault = Some(e);
+                None
+            }
+        }
+    }
+
+    /// Start writing the current record (sealed, then on the media) in steps, one per tick,
+    /// while a "recording" screen shows and input waits; `after` says what follows once it
+    /// is on the media. On failure halt (no more votes) and show the code.
+    fn begin_write(
         &mut self,
         state: PollState,
         action: ActionKind,
-        dev: &mut Devices<'_>,
+        after: After,
     ) -> Result<(), TerminalError> {
-        let result = match (self.recorder.as_mut(), self.records.as_deref_mut()) {
-            (Some(recorder), Some(scratch)) => recorder.write(
-                &RecordContent {
-                    state,
+        let write = match (self.recorder.as_mut(), self.records.is_some()) {
+            (Some(recorder), true) => recorder.begin(state),
+            _ => Err(RecordError::NoBuffers),
+        };
+        match write {
+            Ok(write) => {
+                let vote = matches!(after, After::Cast(_));
+                self.job = Some(Job {
+                    action,
+                    step: JobStep::Write(write, after),
+                });
+                self.ui.overlay = Overlay::Busy { vote };
+                Ok(())
+            }
+            Err(e) => {
+                if let After::Cast(mut choices) = after {
+                    scrub(&mut choices);
+                }
+                Err(self.record_failed(e, action))
+            }
+        }
+    }
+
+    /// One step of the job in progress (a tick's work): a step of the record write, then
+    /// the ticket's signature, then the printout; then the screen that follows.
+    fn job_step(&mut self, dev: &mut Devices<'_>) -> Result<(), AppError> {
+        let was_halted = self.terminal.phase() == Phase::Halted;
+        let Some(Job { action, step }) = self.job.take() else {
+            return Ok(());
+        };
+        match step {
+            JobStep::Write(mut write, after) => {
+                let content = RecordContent {
+                    state: PollState::Open,
                     counters: self.terminal.counters(),
                     store: self.terminal.store(),
                     event: self.terminal.event(),
-                },
-                scratch,
-                &mut *dev.media,
-                &mut *dev.entropy,
+                };
+                let result = match (self.recorder.as_mut(), self.records.as_deref_mut()) {
+                    (Some(recorder), Some(scratch)) => recorder.step(
+                        &mut write,
+                        &content,
+                        scratch,
+                        &mut *dev.media,
+                        &mut *dev.entropy,
+                    ),
+                    _ => Err(RecordError::NoBuffers),
+                };
+                match result {
+                    Ok(false) => {
+                        self.job = Some(Job {
+                            action,
+                            step: JobStep::Write(write, after),
+                        });
+                        // The screen is unchanged: only resend an area a failed flush left.
+                        return self.frame.flush(dev.display).map_err(AppError::Display);
+                    }
+                    Ok(true) => self.written(action, after, dev),
+                    Err(e) => {
+                        if let After::Cast(mut choices) = after {
+                            scrub(&mut choices);
+                        }
+                        let e = self.record_failed(e, action);
+                        return self.conclude(was_halted, Err(e), dev);
+                    }
+                }
+            }
+            JobStep::SignTicket(mut choices) => {
+                let ticket = self.cast_ticket(&choices);
+                scrub(&mut choices);
+                self.job = Some(Job {
+                    action,
+                    step: JobStep::PrintTicket(ticket, PrintPosition::START),
+                });
+                return self.frame.flush(dev.display).map_err(AppError::Display);
+            }
+            JobStep::PrintTicket(ticket, at) => {
+                if at == PrintPosition::START {
+                    self.ui.notice = None;
+                }
+                if let Some(next) = self.print_ticket(&ticket, at, dev) {
+                    self.job = Some(Job {
+                        action,
+                        step: JobStep::PrintTicket(ticket, next),
+                    });
+                    return self.frame.flush(dev.display).map_err(AppError::Display);
+                }
+                self.job = Some(Job {
+                    action,
+                    step: JobStep::Show(Overlay::Recorded {
+                        until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
+                    }),
+                });
+                return self.frame.flush(dev.display).map_err(AppError::Display);
+            }
+            JobStep::PrintReport(kind, overlay, at) => {
+                if at == PrintPosition::START {
+                    self.ui.notice = None;
+                }
+                if let Some(next) = self.print_report(kind, at, dev) {
+                    self.job = Some(Job {
+                        action,
+                        step: JobStep::PrintReport(kind, overlay, next),
+                    });
+                    return self.frame.flush(dev.display).map_err(AppError::Display);
+                }
+                self.job = Some(Job {
+                    action,
+                    step: JobStep::Show(overlay),
+                });
+                return self.frame.flush(dev.display).map_err(AppError::Display);
+            }
+            JobStep::Show(overlay) => self.ui.overlay = overlay,
+        }
+        self.conclude(was_halted, Ok(()), dev)
+    }
+
+    /// The record is on the media: what follows it.
+    fn written(&mut self, action: ActionKind, after: After, dev: &mut Devices<'_>) {
+        let step = match after {
+            // Generation 1 is on the media: print the opening report, then show it.
+            After::Opened { session } => JobStep::PrintReport(
+                ReportKind::Opening,
+                Overlay::OpeningReport { session },
+                PrintPosition::START,
             ),
-            _ => Err(RecordError::NoBuffers),
+            After::Cast(choices) => JobStep::SignTicket(choices),
+            After::Cancelled => {
+                self.ui.overlay = Overlay::Cancelled {
+                    until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
+                };
+                return;
+            }
+            After::Closed => {
+                JobStep::PrintReport(ReportKind::Closing, Overlay::None, PrintPosition::START)
+            }
         };
-        result.map_err(|e| self.record_failed(e, action))
+        self.job = Some(Job { action, step });
+    }
+
+    /// The voter ticket of a cast ballot, signed by the session key.
+    fn cast_ticket(&self, choices: &[Choice]) -> Result<Ticket, PrintError> {
+        match &self.recorder {
+            Some(recorder) => Ticket::assemble(
+                self.terminal.event(),
+                choices,
+                &recorder.public_key(),
+                |unsigned| {
+                    recorder
+                        .sign_ticket(unsigned)
+                        .map_err(|e| TicketError::Signing { code: e.code() })
+                },
+            )
+            .map_err(PrintError::Ticket),
+            None => Err(PrintError::NoSession),
+        }
+    }
+
+    /// Abandon the job in progress (a write not finished leaves the previous record on
+    /// the media); a kept ballot for a ticket is overwritten.
+    fn drop_job(&mut self) {
+        if let Some(job) = self.job.take() {
+            if let JobStep::Write(_, After::Cast(mut choices)) | JobStep::SignTicket(mut choices) =
+                job.step
+            {
+                scrub(&mut choices);
+            }
+        }
     }
 
     fn record_failed(&mut self, error: RecordError, action: ActionKind) -> TerminalError {
@@ -869,12 +1420,9 @@ impl<'a> App<'a> {
             }
             OperatorKey::CancelSession => {
                 self.terminal.cancel_session()?;
-                // The cancelled counter is part of the record: keep the media current.
-                self.persist(PollState::Open, ActionKind::CancelSession, dev)?;
-                self.ui.overlay = Overlay::Cancelled {
-                    until_ms: dev.clock.now_ms().saturating_add(MESSAGE_SCREEN_MS),
-                };
-                Ok(())
+                // The cancelled counter is part of the record: keep the media current
+                // (in the ticks that follow; then the "cancelled" message shows).
+                self.begin_write(PollState::Open, ActionKind::CancelSession, After::Cancelled)
             }
             OperatorKey::OpenPoll | OperatorKey::ClosePoll => {
                 let (purpose, phase, action) = if key == OperatorKey::OpenPoll {
@@ -894,7 +1442,9 @@ impl<'a> App<'a> {
             }
             OperatorKey::PowerOff => {
                 self.terminal.power_off()?;
-                self.ui.overlay = Overlay::None;
+                // The president's power-off leaves nothing either: session key, record
+                // buffers and PIN pad go with the store.
+                self.wiped(dev);
                 Ok(())
             }
         }

@@ -303,6 +303,144 @@ impl Framebuffer {
             self.mark_dirty(area);
         }
     }
+
+    /// Paint `area` with the raw RGB565 colour `raw` and mark it dirty (without looking
+    /// at what was there: the fast path of the screen renderer, which knows what changed).
+    ///
+    /// The first row is filled by doubling copies and every other row is a copy of it, so
+    /// the work is a few block copies per row (`memory.copy` in wasm) whatever the width.
+    pub fn fill_area(&mut self, area: Area, raw: u16) {
+        let width = usize::from(area.width);
+        let Some(first) = index_of(i32::from(area.x), i32::from(area.y)) else {
+            return;
+        };
+        let Some(row) = self.pixels.get_mut(first..first.saturating_add(width)) else {
+            return;
+        };
+        if let Some(pixel) = row.first_mut() {
+            *pixel = raw;
+        }
+        let mut done = 1usize;
+        while done < width {
+            let more = done.min(width.saturating_sub(done));
+            row.copy_within(..more, done);
+            done = done.saturating_add(more);
+        }
+        let mut start = first;
+        for _ in 1..area.height {
+            start = start.saturating_add(WIDTH);
+            if start.saturating_add(width) > FRAMEBUFFER_PIXELS {
+                break;
+            }
+            self.pixels
+                .copy_within(first..first.saturating_add(width), start);
+        }
+        self.mark_dirty(area);
+    }
+
+    /// A drawing target that writes only the pixels inside `clip`, straight into the
+    /// framebuffer (pixels outside are dropped); `clip` is marked dirty.
+    ///
+    /// It does not compare old and new pixels: the screen renderer uses it to redraw an
+    /// area it knows has changed, glyph by glyph.
+    pub fn ink(&mut self, clip: Area) -> Ink<'_> {
+        self.mark_dirty(clip);
+        Ink {
+            pixels: &mut self.pixels,
+            clip,
+        }
+    }
+}
+
+/// Draws into part of a [`Framebuffer`] (see [`Framebuffer::ink`]).
+pub struct Ink<'f> {
+    pixels: &'f mut [u16; FRAMEBUFFER_PIXELS],
+    clip: Area,
+}
+
+impl fmt::Debug for Ink<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ink").field("clip", &self.clip).finish()
+    }
+}
+
+impl Ink<'_> {
+    /// The area this target writes to.
+    pub const fn clip(&self) -> Area {
+        self.clip
+    }
+
+    /// Index of pixel (`x`, `y`) if it lies in the clip area.
+    fn index(&self, x: i32, y: i32) -> Option<usize> {
+        let dx = u32::try_from(x.wrapping_sub(i32::from(self.clip.x))).ok()?;
+        let dy = u32::try_from(y.wrapping_sub(i32::from(self.clip.y))).ok()?;
+        if dx >= u32::from(self.clip.width) || dy >= u32::from(self.clip.height) {
+            return None;
+        }
+        // Inside the clip area, which lies on the display: no overflow.
+        let x = usize::from(self.clip.x).wrapping_add(usize::try_from(dx).ok()?);
+        let y = usize::from(self.clip.y).wrapping_add(usize::try_from(dy).ok()?);
+        Some(y.wrapping_mul(WIDTH).wrapping_add(x))
+    }
+
+    /// Set `len` pixels of row `y` from column `x` on to `raw`, as far as they lie in the
+    /// clip area.
+    pub fn span(&mut self, x: i32, y: i32, len: u32, raw: u16) {
+        let top = i32::from(self.clip.y);
+        let rows = i32::from(self.clip.height);
+        if y < top || y >= top.saturating_add(rows) {
+            return;
+        }
+        let left = i32::from(self.clip.x);
+        let right = left.saturating_add(i32::from(self.clip.width));
+        let from = x.max(left);
+        let to = x.saturating_add_unsigned(len).min(right);
+        if from >= to {
+            return;
+        }
+        let (Some(start), Ok(count)) =
+            (self.index(from, y), usize::try_from(to.wrapping_sub(from)))
+        else {
+            return;
+        };
+        if let Some(run) = self.pixels.get_mut(start..start.saturating_add(count)) {
+            run.fill(raw);
+        }
+    }
+}
+
+impl OriginDimensions for Ink<'_> {
+    fn size(&self) -> Size {
+        Size::new(u32::from(DISPLAY_WIDTH_PX), u32::from(DISPLAY_HEIGHT_PX))
+    }
+}
+
+impl DrawTarget for Ink<'_> {
+    type Color = Rgb565;
+    type Error = Infallible;
+
+    fn draw_iter<I>(&mut self, pixels: I) -> Result<(), Infallible>
+    where
+        I: IntoIterator<Item = Pixel<Rgb565>>,
+    {
+        for Pixel(point, color) in pixels {
+            if let Some(i) = self.index(point.x, point.y) {
+                if let Some(slot) = self.pixels.get_mut(i) {
+                    *slot = color.into_storage();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn fill_solid(&mut self, area: &Rectangle, color: Rgb565) -> Result<(), Infallible> {
+        let raw = color.into_storage();
+        for dy in 0..area.size.height {
+            let y = area.top_left.y.saturating_add_unsigned(dy);
+            self.span(area.top_left.x, y, area.size.width, raw);
+        }
+        Ok(())
+    }
 }
 
 impl OriginDimensions for Framebuffer {

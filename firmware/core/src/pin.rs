@@ -6,12 +6,19 @@
 //! hash again and compares it in constant time (`ring::pbkdf2::verify`). Guessing at the
 //! terminal is slowed by the lockout in [`crate::terminal`].
 //!
+//! The terminal itself checks a PIN in steps ([`PinCheck`]): PBKDF2 at 100,000 iterations
+//! costs about 1.9e9 instructions in the simulator's wasm interpreter, seconds of work that
+//! must not block one input event. [`PinCheck::step`] computes a bounded number of
+//! iterations ([`PIN_ITERATIONS_PER_STEP`]) with ring's HMAC-SHA256, one step per tick,
+//! while the screen shows the progress; the result equals ring's `pbkdf2::derive`, and it
+//! is compared with the verifier's hash in constant time.
+//!
 //! The salt given to PBKDF2 is [`PIN_SALT_LABEL`] followed by the verifier's 16 random salt
 //! bytes, so a verifier can never be confused with another PBKDF2 use of the same PIN.
 
 use core::fmt;
 use core::num::NonZeroU32;
-use ring::pbkdf2;
+use ring::{hmac, pbkdf2};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -29,6 +36,10 @@ pub const PIN_MAX_ITERATIONS: u32 = 1_000_000;
 /// Iterations the office tooling should use: a check takes a few tens of milliseconds
 /// natively and about a second in the wasm interpreter.
 pub const PIN_DEFAULT_ITERATIONS: u32 = 100_000;
+/// PBKDF2 iterations one [`PinCheck::step`] of the terminal computes: about 3.7 million
+/// instructions in the wasm interpreter (18,400 per iteration), within the budget of one
+/// event (5 million) with room for the progress redraw.
+pub const PIN_ITERATIONS_PER_STEP: u32 = 200;
 /// Fewest digits in an operator PIN.
 pub const PIN_MIN_DIGITS: usize = 4;
 /// Most digits in an operator PIN.
@@ -157,6 +168,146 @@ impl PinVerifier {
             &self.hash,
         )
         .is_ok()
+    }
+}
+
+/// PBKDF2-HMAC-SHA256 with one 32-byte output block (RFC 8018, section 5.2), computed a
+/// few iterations at a time: `T = U_1 ^ U_2 ^ ... ^ U_c`, `U_1 = HMAC(P, S || INT(1))`,
+/// `U_i = HMAC(P, U_{i-1})`.
+struct Pbkdf2Blocks {
+    key: hmac::Key,
+    /// `U_done`.
+    last: [u8; PIN_HASH_BYTES],
+    /// `U_1 ^ ... ^ U_done`.
+    sum: [u8; PIN_HASH_BYTES],
+    done: u32,
+    iterations: u32,
+}
+
+impl Pbkdf2Blocks {
+    /// Start: computes `U_1` (one HMAC).
+    fn new(password: &[u8], salt: &[u8], iterations: u32) -> Pbkdf2Blocks {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, password);
+        let mut first = hmac::Context::with_key(&key);
+        first.update(salt);
+        first.update(&1u32.to_be_bytes());
+        let mut last = [0u8; PIN_HASH_BYTES];
+        for (dst, src) in last.iter_mut().zip(first.sign().as_ref()) {
+            *dst = *src;
+        }
+        Pbkdf2Blocks {
+            key,
+            last,
+            sum: last,
+            done: 1,
+            iterations,
+        }
+    }
+
+    /// Compute up to `count` more iterations; whether all are done.
+    fn step(&mut self, count: u32) -> bool {
+        let target = self.done.saturating_add(count).min(self.iterations);
+        while self.done < target {
+            let next = hmac::sign(&self.key, &self.last);
+            for ((last, sum), byte) in self.last.iter_mut().zip(&mut self.sum).zip(next.as_ref()) {
+                *last = *byte;
+                *sum ^= *byte;
+            }
+            self.done = self.done.saturating_add(1);
+        }
+        self.is_finished()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.done >= self.iterations
+    }
+}
+
+impl Drop for Pbkdf2Blocks {
+    fn drop(&mut self) {
+        // ring's HMAC key (the PIN's padded hash states) cannot be wiped; the blocks can.
+        self.last.zeroize();
+        self.sum.zeroize();
+    }
+}
+
+/// A check of a typed PIN against a [`PinVerifier`], done in steps so that no single call
+/// runs long: [`PinCheck::start`], then [`PinCheck::step`] until it is finished, then
+/// [`PinCheck::matches`]. The result is the one [`PinVerifier::verify`] gives.
+pub struct PinCheck {
+    verifier: PinVerifier,
+    /// `None` for a verifier failing [`PinVerifier::check`]: nothing to compute, no match.
+    blocks: Option<Pbkdf2Blocks>,
+}
+
+impl fmt::Debug for PinCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the blocks: they are PIN-derived.
+        let (done, total) = self.progress();
+        f.debug_struct("PinCheck")
+            .field("done", &done)
+            .field("total", &total)
+            .finish()
+    }
+}
+
+impl PinCheck {
+    /// Start checking `pin` against `verifier` (one HMAC, the first PBKDF2 iteration). The
+    /// caller wipes its copy of the PIN; the check keeps only PIN-derived values.
+    pub fn start(verifier: &PinVerifier, pin: &[u8]) -> PinCheck {
+        let blocks = verifier.check().ok().map(|()| {
+            let mut buf = [0u8; PIN_SALT_LABEL.len() + PIN_SALT_BYTES];
+            let blocks = Pbkdf2Blocks::new(
+                pin,
+                labelled_salt(&verifier.salt, &mut buf),
+                verifier.iterations,
+            );
+            buf.zeroize();
+            blocks
+        });
+        PinCheck {
+            verifier: *verifier,
+            blocks,
+        }
+    }
+
+    /// Compute up to `iterations` more PBKDF2 iterations; whether the check is finished.
+    pub fn step(&mut self, iterations: u32) -> bool {
+        match &mut self.blocks {
+            Some(blocks) => blocks.step(iterations),
+            None => true,
+        }
+    }
+
+    /// Whether every iteration is done.
+    pub fn is_finished(&self) -> bool {
+        self.blocks.as_ref().is_none_or(Pbkdf2Blocks::is_finished)
+    }
+
+    /// Iterations done and iterations in all.
+    pub fn progress(&self) -> (u32, u32) {
+        match &self.blocks {
+            Some(b) => (b.done.min(b.iterations), b.iterations),
+            None => (0, 0),
+        }
+    }
+
+    /// Whether the check is finished, was made against `verifier` (the same salt,
+    /// iterations and hash) and the PIN matches it. The hash comparison is constant-time.
+    pub fn matches(&self, verifier: &PinVerifier) -> bool {
+        let Some(blocks) = self.blocks.as_ref().filter(|b| b.is_finished()) else {
+            return false;
+        };
+        if self.verifier != *verifier || verifier.check().is_err() {
+            return false;
+        }
+        // Constant time: every byte is looked at, whatever differs.
+        let diff = blocks
+            .sum
+            .iter()
+            .zip(&verifier.hash)
+            .fold(0u8, |acc, (a, b)| acc | core::hint::black_box(a ^ b));
+        diff == 0
     }
 }
 
@@ -306,6 +457,72 @@ mod tests {
         }
         let v = PinVerifier::derive(pin, salt, NonZeroU32::new(n).unwrap());
         assert_eq!(v.hash, t);
+    }
+
+    #[test]
+    fn stepped_pbkdf2_equals_rings_for_any_count_and_step() {
+        let salt = b"voting-terminal operator pin v1/0123456789abcdef";
+        for iterations in [1u32, 2, 3, 7, 199, 200, 201, 1_000, 10_001] {
+            let mut want = [0u8; 32];
+            pbkdf2::derive(
+                pbkdf2::PBKDF2_HMAC_SHA256,
+                NonZeroU32::new(iterations).unwrap(),
+                salt,
+                b"482915",
+                &mut want,
+            );
+            for step in [1u32, 7, PIN_ITERATIONS_PER_STEP, u32::MAX] {
+                if iterations > 1_000 && step < PIN_ITERATIONS_PER_STEP {
+                    continue;
+                }
+                let mut blocks = Pbkdf2Blocks::new(b"482915", salt, iterations);
+                let mut calls = 0u32;
+                while !blocks.step(step) {
+                    calls += 1;
+                }
+                assert_eq!(
+                    blocks.sum, want,
+                    "{iterations} iterations in steps of {step}"
+                );
+                assert_eq!(blocks.done, iterations);
+                assert!(calls <= iterations / step.max(1) + 1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_check_in_steps_matches_exactly_when_verify_does() {
+        let v = PinVerifier::derive(b"482915", [7; 16], iterations());
+        for (pin, right) in [(&b"482915"[..], true), (b"482916", false), (b"", false)] {
+            let mut check = PinCheck::start(&v, pin);
+            assert!(!check.is_finished());
+            assert!(!check.matches(&v), "not before it is finished");
+            let mut steps = 0;
+            while !check.step(PIN_ITERATIONS_PER_STEP) {
+                steps += 1;
+                let (done, total) = check.progress();
+                assert!(done < total && total == PIN_MIN_ITERATIONS);
+            }
+            assert_eq!(steps, PIN_MIN_ITERATIONS / PIN_ITERATIONS_PER_STEP - 1);
+            assert_eq!(check.progress(), (PIN_MIN_ITERATIONS, PIN_MIN_ITERATIONS));
+            assert_eq!(check.matches(&v), right, "{pin:?}");
+            assert_eq!(v.verify(pin), right);
+            // Against another verifier (salt, iterations or hash changed): never.
+            let mut other = v;
+            other.salt[0] ^= 1;
+            assert!(!check.matches(&other));
+            let mut other = v;
+            other.hash[31] ^= 1;
+            assert!(!check.matches(&other));
+        }
+        let weak = PinVerifier {
+            iterations: 1000,
+            ..v
+        };
+        let check = PinCheck::start(&weak, b"482915");
+        assert!(check.is_finished());
+        assert!(!check.matches(&weak), "a weak verifier never matches");
+        assert_eq!(std::format!("{check:?}"), "PinCheck { done: 0, total: 0 }");
     }
 
     #[test]

@@ -24,10 +24,11 @@ use crate::hal::{Entropy, EntropyError, Media};
 use crate::media::{Binding, SessionArea, Volume, VolumeError};
 use crate::seal::{
     self, Identifier, PollState, RecordHeader, SealError, SessionKey, DIGEST_BYTES,
-    SEAL_OVERHEAD_BYTES,
+    PUBLIC_KEY_BYTES, SEAL_OVERHEAD_BYTES, SIGNATURE_BYTES,
 };
 use crate::store::{BallotStore, StoreError, MAX_SERIALIZED_BYTES};
 use crate::terminal::Counters;
+use crate::ticket;
 use core::fmt;
 use zeroize::Zeroize;
 
@@ -465,6 +466,10 @@ impl fmt::Debug for RecordContent<'_> {
     }
 }
 
+/// Bytes of the record's signed part one [`Recorder::step`] hashes (SHA-256 costs about
+/// 125 instructions a byte in the wasm interpreter: about 2 million a step).
+pub const HASH_BYTES_PER_STEP: usize = 16 * 1024;
+
 /// One poll session's writer: the session key, the media area and the next generation.
 pub struct Recorder {
     area: SessionArea,
@@ -472,6 +477,49 @@ pub struct Recorder {
     header: RecordHeader,
     office_public: [u8; 32],
     voter_limit: usize,
+    /// The key agreement for the next record, once prepared ([`Recorder::prepare`]).
+    next: Option<seal::Ephemeral>,
+    /// Its first half, between the two preparation steps.
+    setup: Option<seal::EphemeralSetup>,
+}
+
+/// One record write in progress ([`Recorder::begin`], then [`Recorder::step`] until it is
+/// done). Each step is bounded in cost, so a terminal can spread a write over several
+/// ticks; the record is on the media only when the last step returns `true`.
+#[derive(Debug)]
+pub struct RecordWrite {
+    generation: u64,
+    header: RecordHeader,
+    stage: WriteStage,
+}
+
+/// What the next step of a [`RecordWrite`] does.
+#[derive(Debug)]
+enum WriteStage {
+    /// Encode the record body (the store is recounted and serialized).
+    Encode,
+    /// Encrypt the body of `len` bytes, once a key agreement is prepared.
+    Encrypt { len: usize },
+    /// Hash the signed part, [`HASH_BYTES_PER_STEP`] a step.
+    Hash(seal::Sealer),
+    /// Sign it.
+    Sign(seal::Sealer),
+    /// Write the record of `len` bytes to the media and flush.
+    Store { len: usize },
+    /// Written (or failed).
+    Done,
+}
+
+impl RecordWrite {
+    /// The generation this write gives the record.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Whether the record is written (or the write failed).
+    pub fn is_done(&self) -> bool {
+        matches!(self.stage, WriteStage::Done)
+    }
 }
 
 impl fmt::Debug for Recorder {
@@ -534,6 +582,8 @@ impl Recorder {
             },
             office_public: setup.office_public,
             voter_limit,
+            next: None,
+            setup: None,
         })
     }
 
@@ -557,10 +607,32 @@ impl Recorder {
         self.voter_limit
     }
 
+    /// The session's Ed25519 public key (in every record header and on every voter ticket).
+    pub fn public_key(&self) -> [u8; PUBLIC_KEY_BYTES] {
+        self.key.public_key()
+    }
+
+    /// Sign a voter ticket with the session key: Ed25519 over
+    /// [`ticket::TICKET_SIGNATURE_LABEL`] followed by `unsigned` (the ticket body before
+    /// its signature, see [`ticket::signed_message`]). The label keeps a ticket signature
+    /// from ever passing for a record signature. The seed stays inside the session key
+    /// (zeroized on drop); the key pair is derived for this one signature.
+    pub fn sign_ticket(&self, unsigned: &[u8]) -> Result<[u8; SIGNATURE_BYTES], RecordError> {
+        let mut message = [0u8; ticket::MAX_TICKET_MESSAGE_BYTES];
+        let signed = ticket::signed_message(unsigned, &mut message)
+            .map_err(|_| RecordError::BufferTooSmall {
+                needed: unsigned.len(),
+                available: ticket::MAX_TICKET_BODY_BYTES,
+            })
+            .and_then(|message| self.key.sign(message).map_err(RecordError::Seal));
+        message.zeroize();
+        signed
+    }
+
     /// Encode, seal and write the current record. Returns only after the media flushed:
     /// then, and only then, the record is on the media. A failed write leaves the previous
     /// record as the area's current one; the next write retries the same slot with a new
-    /// generation.
+    /// generation. This is [`Recorder::begin`] and every [`Recorder::step`] at once.
     pub fn write(
         &mut self,
         content: &RecordContent<'_>,
@@ -568,46 +640,157 @@ impl Recorder {
         media: &mut dyn Media,
         entropy: &mut dyn Entropy,
     ) -> Result<(), RecordError> {
+        let mut job = self.begin(content.state)?;
+        while !self.step(&mut job, content, scratch, media, entropy)? {}
+        Ok(())
+    }
+
+    /// Start writing the current record with poll state `state`, in steps. Every write
+    /// (and every attempt after a failed one) takes a fresh generation, so a record key is
+    /// never reused even if a cut write is retried.
+    pub fn begin(&mut self, state: PollState) -> Result<RecordWrite, RecordError> {
         let generation = self.header.generation;
-        let RecordContent {
-            state,
-            counters,
-            store,
-            event,
-        } = *content;
-        let header = RecordHeader {
-            generation,
-            state,
-            ..self.header
-        };
-        // Every attempt uses a fresh generation, so a key is never reused even if a cut
-        // write is retried.
         self.header.generation = generation.checked_add(1).ok_or(SealError::ZeroGeneration)?;
-        let sealed = {
-            let body = RecordBody::encode(state, counters, store, event, &mut scratch.body);
-            let result = body.and_then(|body| {
-                seal::seal(
-                    &header,
+        Ok(RecordWrite {
+            generation,
+            header: RecordHeader {
+                generation,
+                state,
+                ..self.header
+            },
+            stage: WriteStage::Encode,
+        })
+    }
+
+    /// Do the next step of `job`, each bounded in cost: encode the body, prepare the key
+    /// agreement if it is not ready (two steps), encrypt, hash
+    /// ([`HASH_BYTES_PER_STEP`] a step), sign, then write to the media and flush. Returns
+    /// `true` when the record is on the media. `content` must be the same for every step
+    /// of a write. On error the write is over (its body zeroized); the record on the media
+    /// stays the previous one.
+    pub fn step(
+        &mut self,
+        job: &mut RecordWrite,
+        content: &RecordContent<'_>,
+        scratch: &mut RecordScratch,
+        media: &mut dyn Media,
+        entropy: &mut dyn Entropy,
+    ) -> Result<bool, RecordError> {
+        let result = self.advance(job, content, scratch, media, entropy);
+        if result.is_err() {
+            job.stage = WriteStage::Done;
+            scratch.body.zeroize();
+        }
+        result
+    }
+
+    fn advance(
+        &mut self,
+        job: &mut RecordWrite,
+        content: &RecordContent<'_>,
+        scratch: &mut RecordScratch,
+        media: &mut dyn Media,
+        entropy: &mut dyn Entropy,
+    ) -> Result<bool, RecordError> {
+        match core::mem::replace(&mut job.stage, WriteStage::Done) {
+            WriteStage::Encode => {
+                let RecordContent {
+                    counters,
+                    store,
+                    event,
+                    ..
+                } = *content;
+                let len = RecordBody::encode(
+                    job.header.state,
+                    counters,
+                    store,
+                    event,
+                    &mut scratch.body,
+                )?
+                .len();
+                job.stage = WriteStage::Encrypt { len };
+                Ok(false)
+            }
+            WriteStage::Encrypt { len } => {
+                let Some(ephemeral) = self.next.as_ref() else {
+                    self.prepare(entropy)?;
+                    job.stage = WriteStage::Encrypt { len };
+                    return Ok(false);
+                };
+                let body = scratch.body.get(..len).ok_or(RecordError::BufferTooSmall {
+                    needed: len,
+                    available: MAX_RECORD_BODY_BYTES,
+                })?;
+                let sealer = seal::Sealer::encrypt(
+                    &job.header,
                     body,
                     &self.office_public,
-                    &self.key,
-                    &mut DynEntropy(entropy),
+                    &self.key.public_key(),
+                    ephemeral,
                     &mut scratch.sealed,
-                )
-                .map_err(RecordError::Seal)
-            });
-            scratch.body.zeroize();
-            result?
-        };
-        let record = scratch
-            .sealed
-            .get(..sealed)
-            .ok_or(RecordError::BufferTooSmall {
-                needed: sealed,
-                available: MAX_SEALED_RECORD_BYTES,
-            })?;
-        self.area.write(media, generation, record)?;
-        Ok(())
+                );
+                // One agreement, one record: dropped (zeroized) where it lies.
+                self.next = None;
+                if let Some(used) = scratch.body.get_mut(..len) {
+                    used.zeroize();
+                }
+                job.stage = WriteStage::Hash(sealer?);
+                Ok(false)
+            }
+            WriteStage::Hash(mut sealer) => {
+                job.stage = if sealer.hash(&scratch.sealed, HASH_BYTES_PER_STEP) {
+                    WriteStage::Sign(sealer)
+                } else {
+                    WriteStage::Hash(sealer)
+                };
+                Ok(false)
+            }
+            WriteStage::Sign(sealer) => {
+                let len = sealer.sign(&self.key, &mut scratch.sealed)?;
+                job.stage = WriteStage::Store { len };
+                Ok(false)
+            }
+            WriteStage::Store { len } => {
+                let record = scratch
+                    .sealed
+                    .get(..len)
+                    .ok_or(RecordError::BufferTooSmall {
+                        needed: len,
+                        available: MAX_SEALED_RECORD_BYTES,
+                    })?;
+                self.area.write(media, job.generation, record)?;
+                Ok(true)
+            }
+            WriteStage::Done => Ok(true),
+        }
+    }
+
+    /// One step of preparing the key agreement of the next record (two steps of about
+    /// equal cost: the ephemeral key pair, then the shared secret with the office key);
+    /// whether it is ready. Terminals call it when idle, so that a write does not wait.
+    pub fn prepare(&mut self, entropy: &mut dyn Entropy) -> Result<bool, RecordError> {
+        if self.next.is_some() {
+            return Ok(true);
+        }
+        // The secrets stay where they are made and are dropped (zeroized) there: moving
+        // them out would leave copies behind.
+        match &self.setup {
+            None => {
+                self.setup = Some(seal::EphemeralSetup::new(&mut DynEntropy(entropy))?);
+                Ok(false)
+            }
+            Some(setup) => {
+                let next = setup.agree(&self.office_public);
+                self.setup = None;
+                self.next = Some(next?);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Whether the key agreement of the next record is prepared.
+    pub fn is_prepared(&self) -> bool {
+        self.next.is_some()
     }
 }
 

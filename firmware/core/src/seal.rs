@@ -744,7 +744,7 @@ impl SessionKey {
         fingerprint(&self.public)
     }
 
-    fn sign(&self, message: &[u8]) -> Result<[u8; SIGNATURE_BYTES], SealError> {
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<[u8; SIGNATURE_BYTES], SealError> {
         let pair = signature::Ed25519KeyPair::from_seed_unchecked(&self.seed)
             .map_err(|_| SealError::SessionKeyRejected)?;
         let sig = pair.sign(message);
@@ -810,7 +810,7 @@ fn record_key(
 
 /// The message the session key signs: the domain-separated digest
 /// SHA-256([`SEAL_SIGNATURE_LABEL`] || header || ephemeral public || ciphertext || tag),
-/// as the boot image signs its manifest digest.
+/// as the boot image signs its manifest digest. [`Sealer::hash`] computes the same in steps.
 fn signed_message(signed_part: &[u8]) -> [u8; DIGEST_BYTES] {
     let mut hash = digest::Context::new(&digest::SHA256);
     hash.update(SEAL_SIGNATURE_LABEL);
@@ -818,10 +818,212 @@ fn signed_message(signed_part: &[u8]) -> [u8; DIGEST_BYTES] {
     digest32(hash.finish())
 }
 
+/// The X25519 key agreement of one record with the office key: a fresh ephemeral key pair
+/// and the shared secret. Used for exactly one record, then dropped (the shared secret is
+/// zeroized). The two scalar multiplications are the costliest part of sealing, so the
+/// terminal prepares the next record's agreement ahead, in idle time ([`EphemeralSetup`]).
+pub struct Ephemeral {
+    public: [u8; PUBLIC_KEY_BYTES],
+    shared: x25519_dalek::SharedSecret,
+}
+
+impl fmt::Debug for Ephemeral {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ephemeral(public {:02x?})", self.public)
+    }
+}
+
+impl Ephemeral {
+    /// A fresh agreement with `office_public`, from 32 bytes of `entropy` (both steps of
+    /// [`EphemeralSetup`] at once).
+    pub fn generate(
+        office_public: &[u8; PUBLIC_KEY_BYTES],
+        entropy: &mut impl Entropy,
+    ) -> Result<Ephemeral, SealError> {
+        EphemeralSetup::new(entropy)?.agree(office_public)
+    }
+
+    /// The ephemeral X25519 public key, written after the record header.
+    pub fn public_key(&self) -> [u8; PUBLIC_KEY_BYTES] {
+        self.public
+    }
+}
+
+/// An [`Ephemeral`] agreement made in two steps of about equal cost: the ephemeral key pair
+/// ([`EphemeralSetup::new`], a fixed-base multiplication), then the shared secret with the
+/// office key ([`EphemeralSetup::agree`]). The secret scalar is zeroized when dropped.
+pub struct EphemeralSetup {
+    secret: x25519_dalek::StaticSecret,
+    public: [u8; PUBLIC_KEY_BYTES],
+}
+
+impl fmt::Debug for EphemeralSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EphemeralSetup(public {:02x?})", self.public)
+    }
+}
+
+impl EphemeralSetup {
+    /// A fresh ephemeral key pair from 32 bytes of `entropy`.
+    pub fn new(entropy: &mut impl Entropy) -> Result<EphemeralSetup, SealError> {
+        let mut seed = [0u8; 32];
+        if let Err(e) = entropy.fill(&mut seed) {
+            seed.zeroize();
+            return Err(e.into());
+        }
+        let secret = x25519_dalek::StaticSecret::from(seed);
+        seed.zeroize();
+        let public = x25519_dalek::PublicKey::from(&secret).to_bytes();
+        Ok(EphemeralSetup { secret, public })
+    }
+
+    /// The shared secret with `office_public`; refused if the office key gives a
+    /// non-contributory (all-zero) secret. Drop the setup where it lies afterwards (its
+    /// secret is zeroized there; moving it would leave a copy behind).
+    pub fn agree(&self, office_public: &[u8; PUBLIC_KEY_BYTES]) -> Result<Ephemeral, SealError> {
+        let shared = self
+            .secret
+            .diffie_hellman(&x25519_dalek::PublicKey::from(*office_public));
+        if !shared.was_contributory() {
+            return Err(SealError::OfficeKeyRejected);
+        }
+        Ok(Ephemeral {
+            public: self.public,
+            shared,
+        })
+    }
+}
+
+/// Sealing one record in steps, each bounded in cost: [`Sealer::encrypt`] (the header,
+/// the ephemeral key and the encrypted body), [`Sealer::hash`] (the signed digest, a
+/// bounded number of bytes per call) and [`Sealer::sign`]. The record is built in place
+/// in the caller's buffer, which must not change between the steps. The bytes are exactly
+/// those of [`seal`] with the same ephemeral key.
+pub struct Sealer {
+    /// Bytes of the record.
+    total: usize,
+    /// Bytes of the signed part (header, ephemeral key, ciphertext and tag).
+    signed: usize,
+    /// Bytes of the signed part hashed so far.
+    hashed: usize,
+    digest: digest::Context,
+}
+
+impl fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealer")
+            .field("total", &self.total)
+            .field("hashed", &self.hashed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sealer {
+    /// Write the cleartext header (with `session_public`) and the ephemeral public key into
+    /// `out`, then `body` encrypted to the office key (HKDF-SHA256, ChaCha20-Poly1305) and
+    /// its tag. One agreement seals one record: drop `ephemeral` where it lies afterwards
+    /// (its shared secret is zeroized there; moving it would leave a copy behind).
+    pub fn encrypt(
+        header: &RecordHeader,
+        body: &[u8],
+        office_public: &[u8; PUBLIC_KEY_BYTES],
+        session_public: &[u8; PUBLIC_KEY_BYTES],
+        ephemeral: &Ephemeral,
+        out: &mut [u8],
+    ) -> Result<Sealer, SealError> {
+        if header.generation == 0 {
+            return Err(SealError::ZeroGeneration);
+        }
+        let too_large = SealError::BodyTooLarge {
+            len: body.len(),
+            max: MAX_BODY_BYTES,
+        };
+        let total = sealed_len(body.len()).ok_or(too_large)?;
+        let body_len = u32::try_from(body.len()).map_err(|_| too_large)?;
+        let available = out.len();
+        let record = out.get_mut(..total).ok_or(SealError::BufferTooSmall {
+            needed: total,
+            available,
+        })?;
+        let wire = SealedHeader {
+            record: *header,
+            session_public_key: *session_public,
+            body_len,
+        }
+        .encode();
+        let key = record_key(&ephemeral.shared, &ephemeral.public, office_public, &wire)
+            .map_err(|_| SealError::EncryptFailed)?;
+        let ephemeral_public = ephemeral.public;
+
+        let signed = CIPHERTEXT_OFFSET
+            .saturating_add(body.len())
+            .saturating_add(TAG_BYTES);
+        let (signed_part, _) = record
+            .split_at_mut_checked(signed)
+            .ok_or(SealError::EncryptFailed)?;
+        let (prefix, sealed_body) = signed_part
+            .split_at_mut_checked(CIPHERTEXT_OFFSET)
+            .ok_or(SealError::EncryptFailed)?;
+        let mut w = Writer::new(prefix);
+        w.put(&wire);
+        w.put(&ephemeral_public);
+        let (ciphertext, tag_field) = sealed_body
+            .split_at_mut_checked(body.len())
+            .ok_or(SealError::EncryptFailed)?;
+        ciphertext.copy_from_slice(body);
+        let Ok(tag) = key.seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(NONCE),
+            aead::Aad::from(&wire),
+            ciphertext,
+        ) else {
+            ciphertext.zeroize();
+            return Err(SealError::EncryptFailed);
+        };
+        tag_field.copy_from_slice(tag.as_ref());
+        let mut digest = digest::Context::new(&digest::SHA256);
+        digest.update(SEAL_SIGNATURE_LABEL);
+        Ok(Sealer {
+            total,
+            signed,
+            hashed: 0,
+            digest,
+        })
+    }
+
+    /// Hash up to `max_bytes` more of the signed part in `out` (the buffer given to
+    /// [`Sealer::encrypt`]); whether all of it is hashed.
+    pub fn hash(&mut self, out: &[u8], max_bytes: usize) -> bool {
+        let end = self.hashed.saturating_add(max_bytes).min(self.signed);
+        if let Some(part) = out.get(self.hashed..end) {
+            self.digest.update(part);
+            self.hashed = end;
+        }
+        self.hashed >= self.signed
+    }
+
+    /// Sign the signed digest with the session key (hashing whatever [`Sealer::hash`] has
+    /// not yet) and write the signature into `out`; returns the record length.
+    pub fn sign(mut self, session: &SessionKey, out: &mut [u8]) -> Result<usize, SealError> {
+        self.hash(out, usize::MAX);
+        let digest = digest32(self.digest.finish());
+        let sig = session.sign(&digest)?;
+        out.get_mut(self.signed..self.total)
+            .ok_or(SealError::EncryptFailed)?
+            .copy_from_slice(&sig);
+        Ok(self.total)
+    }
+
+    /// Bytes of the finished record.
+    pub fn record_len(&self) -> usize {
+        self.total
+    }
+}
+
 /// Seal `body` into `out`, returning the record length.
 ///
 /// `office_public` is the office X25519 key from the verified boot image; `entropy` gives
-/// the 32 bytes of the ephemeral key. On error nothing in `out` is a valid record.
+/// the 32 bytes of the ephemeral key. On error nothing in `out` is a valid record. This is
+/// [`Ephemeral::generate`] and the three steps of [`Sealer`] at once.
 pub fn seal(
     header: &RecordHeader,
     body: &[u8],
@@ -833,67 +1035,30 @@ pub fn seal(
     if header.generation == 0 {
         return Err(SealError::ZeroGeneration);
     }
-    let too_large = SealError::BodyTooLarge {
-        len: body.len(),
-        max: MAX_BODY_BYTES,
-    };
-    let total = sealed_len(body.len()).ok_or(too_large)?;
-    let body_len = u32::try_from(body.len()).map_err(|_| too_large)?;
-    let available = out.len();
-    let record = out.get_mut(..total).ok_or(SealError::BufferTooSmall {
-        needed: total,
-        available,
-    })?;
-    let wire = SealedHeader {
-        record: *header,
-        session_public_key: session.public_key(),
-        body_len,
+    if sealed_len(body.len()).is_none_or(|total| total > out.len()) {
+        // Refuse before drawing entropy, as the one-step sealing always did.
+        let len = body.len();
+        return Err(match sealed_len(len) {
+            None => SealError::BodyTooLarge {
+                len,
+                max: MAX_BODY_BYTES,
+            },
+            Some(needed) => SealError::BufferTooSmall {
+                needed,
+                available: out.len(),
+            },
+        });
     }
-    .encode();
-
-    let mut ephemeral_seed = [0u8; 32];
-    entropy.fill(&mut ephemeral_seed)?;
-    let ephemeral = x25519_dalek::StaticSecret::from(ephemeral_seed);
-    ephemeral_seed.zeroize();
-    let ephemeral_public = x25519_dalek::PublicKey::from(&ephemeral).to_bytes();
-    let shared = ephemeral.diffie_hellman(&x25519_dalek::PublicKey::from(*office_public));
-    drop(ephemeral);
-    if !shared.was_contributory() {
-        return Err(SealError::OfficeKeyRejected);
-    }
-    let key = record_key(&shared, &ephemeral_public, office_public, &wire)
-        .map_err(|_| SealError::EncryptFailed)?;
-    drop(shared);
-
-    let (signed, signature_field) = record
-        .split_at_mut_checked(
-            CIPHERTEXT_OFFSET
-                .saturating_add(body.len())
-                .saturating_add(TAG_BYTES),
-        )
-        .ok_or(SealError::EncryptFailed)?;
-    let (prefix, sealed_body) = signed
-        .split_at_mut_checked(CIPHERTEXT_OFFSET)
-        .ok_or(SealError::EncryptFailed)?;
-    let mut w = Writer::new(prefix);
-    w.put(&wire);
-    w.put(&ephemeral_public);
-    let (ciphertext, tag_field) = sealed_body
-        .split_at_mut_checked(body.len())
-        .ok_or(SealError::EncryptFailed)?;
-    ciphertext.copy_from_slice(body);
-    let Ok(tag) = key.seal_in_place_separate_tag(
-        aead::Nonce::assume_unique_for_key(NONCE),
-        aead::Aad::from(&wire),
-        ciphertext,
-    ) else {
-        ciphertext.zeroize();
-        return Err(SealError::EncryptFailed);
-    };
-    tag_field.copy_from_slice(tag.as_ref());
-    let sig = session.sign(&signed_message(signed))?;
-    signature_field.copy_from_slice(&sig);
-    Ok(total)
+    let ephemeral = Ephemeral::generate(office_public, entropy)?;
+    let sealer = Sealer::encrypt(
+        header,
+        body,
+        office_public,
+        &session.public_key(),
+        &ephemeral,
+        out,
+    )?;
+    sealer.sign(session, out)
 }
 
 /// A record opened at the office: its verified header and decrypted body.
@@ -1076,6 +1241,67 @@ mod tests {
             &record[CIPHERTEXT_OFFSET..CIPHERTEXT_OFFSET + 1000],
             &body[..]
         );
+    }
+
+    #[test]
+    fn sealing_in_steps_gives_the_same_bytes_as_sealing_at_once() {
+        let key = SessionKey::from_seed(&[9; 32]).unwrap();
+        let office = office_public_key(&OFFICE_SECRET);
+        for len in [0usize, 1, 63, 64, 1000, 5000] {
+            let body: Vec<u8> = (0..len).map(|i| (i * 13) as u8).collect();
+            let total = sealed_len(len).unwrap();
+            let mut once = vec![0u8; total];
+            let n = seal(
+                &header(5),
+                &body,
+                &office,
+                &key,
+                &mut SeededEntropy::new([4; 32]),
+                &mut once,
+            )
+            .unwrap();
+            assert_eq!(n, total);
+            for step in [1usize, 100, 4096, usize::MAX] {
+                let mut entropy = SeededEntropy::new([4; 32]);
+                let setup = EphemeralSetup::new(&mut entropy).unwrap();
+                let ephemeral = setup.agree(&office).unwrap();
+                let mut out = vec![0u8; total];
+                let mut sealer = Sealer::encrypt(
+                    &header(5),
+                    &body,
+                    &office,
+                    &key.public_key(),
+                    &ephemeral,
+                    &mut out,
+                )
+                .unwrap();
+                assert_eq!(sealer.record_len(), total);
+                let mut calls = 0;
+                while !sealer.hash(&out, step) {
+                    calls += 1;
+                    if step == usize::MAX {
+                        panic!("one call hashes everything");
+                    }
+                }
+                assert!(calls <= total / step + 1);
+                assert_eq!(sealer.sign(&key, &mut out).unwrap(), total);
+                assert_eq!(out, once, "body of {len} bytes, hashed {step} bytes a step");
+            }
+            // Signing without hashing first hashes the rest.
+            let ephemeral = Ephemeral::generate(&office, &mut SeededEntropy::new([4; 32])).unwrap();
+            let mut out = vec![0u8; total];
+            let sealer = Sealer::encrypt(
+                &header(5),
+                &body,
+                &office,
+                &key.public_key(),
+                &ephemeral,
+                &mut out,
+            )
+            .unwrap();
+            sealer.sign(&key, &mut out).unwrap();
+            assert_eq!(out, once);
+        }
     }
 
     #[test]

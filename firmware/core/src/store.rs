@@ -1182,7 +1182,15 @@ impl BallotStore {
 /// Whether every byte is zero. Written as an OR-fold (no early exit) so the compiler
 /// vectorises it: `verify` scans the whole unused pool on every cast.
 fn all_zero(bytes: &[u8]) -> bool {
-    bytes.iter().fold(0u8, |acc, &b| acc | b) == 0
+    // Eight bytes at a time (the spare pool is most of the store): the same answer for
+    // an eighth of the loop iterations.
+    let mut words = bytes.chunks_exact(8);
+    let mut acc = 0u64;
+    for word in &mut words {
+        acc |= <[u8; 8]>::try_from(word).map_or(u64::MAX, u64::from_ne_bytes);
+    }
+    let rest = words.remainder().iter().fold(0u8, |acc, &b| acc | b);
+    acc == 0 && rest == 0
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@
 
 use crate::ballot::{BallotError, CandidateSet, Choice, ListIndex};
 use crate::election::{ElectionError, Event, Language, MAX_ELECTIONS};
-use crate::pin::{PinError, PinVerifier};
+use crate::pin::{PinCheck, PinError, PinVerifier};
 use crate::store::{BallotStore, StoreError};
 use core::fmt;
 use zeroize::Zeroize;
@@ -865,11 +865,45 @@ impl<'t> Terminal<'t> {
 
     fn check_pin(&mut self, pin: &[u8], now_ms: u64) -> Result<(), TerminalError> {
         self.lockout.check(now_ms)?;
-        if !self.verifier.verify(pin) {
+        let matched = self.verifier.verify(pin);
+        self.settle_pin(matched, now_ms)
+    }
+
+    /// Count a PIN attempt: a wrong PIN counts towards the lockout, a right one resets it.
+    fn settle_pin(&mut self, matched: bool, now_ms: u64) -> Result<(), TerminalError> {
+        if !matched {
             return Err(self.lockout.fail(now_ms));
         }
         self.lockout = Lockout::default();
         Ok(())
+    }
+
+    /// Start a stepped check of `pin` for `action` ([`ActionKind::OpenPoll`] or
+    /// [`ActionKind::ClosePoll`]), refused as that action would be now (wrong phase, PIN
+    /// entry locked). Finish it with [`Terminal::open_poll_checked`] or
+    /// [`Terminal::close_poll_checked`]; the lockout rules are those of
+    /// [`Terminal::open_poll`].
+    pub fn start_pin_check(
+        &self,
+        action: ActionKind,
+        pin: &[u8],
+        now_ms: u64,
+    ) -> Result<PinCheck, TerminalError> {
+        let phase = match action {
+            ActionKind::OpenPoll => Phase::PollNotOpened,
+            ActionKind::ClosePoll => Phase::PollOpen,
+            _ => return Err(self.rejection(action)),
+        };
+        self.require(action, phase)?;
+        self.lockout.check(now_ms)?;
+        Ok(PinCheck::start(&self.verifier, pin))
+    }
+
+    /// Count a finished stepped check as one PIN attempt.
+    fn settle_check(&mut self, check: &PinCheck, now_ms: u64) -> Result<(), TerminalError> {
+        self.lockout.check(now_ms)?;
+        let matched = check.matches(&self.verifier);
+        self.settle_pin(matched, now_ms)
     }
 
     /// Wipe the voter's session, if any, and leave the booth empty.
@@ -887,6 +921,23 @@ impl<'t> Terminal<'t> {
     pub fn open_poll(&mut self, pin: &[u8], now_ms: u64) -> Result<(), TerminalError> {
         self.require(ActionKind::OpenPoll, Phase::PollNotOpened)?;
         self.check_pin(pin, now_ms)?;
+        self.poll_opened()
+    }
+
+    /// Open the poll after a stepped PIN check ([`Terminal::start_pin_check`]): as
+    /// [`Terminal::open_poll`], with the check's result as the PIN attempt. An unfinished
+    /// check, or one made against another verifier, counts as a wrong PIN.
+    pub fn open_poll_checked(
+        &mut self,
+        check: &PinCheck,
+        now_ms: u64,
+    ) -> Result<(), TerminalError> {
+        self.require(ActionKind::OpenPoll, Phase::PollNotOpened)?;
+        self.settle_check(check, now_ms)?;
+        self.poll_opened()
+    }
+
+    fn poll_opened(&mut self) -> Result<(), TerminalError> {
         self.store.reset(self.event).map_err(TerminalError::Store)?;
         self.counters = Counters::default();
         self.state = State::PollOpen;
@@ -947,6 +998,22 @@ impl<'t> Terminal<'t> {
     pub fn close_poll(&mut self, pin: &[u8], now_ms: u64) -> Result<(), TerminalError> {
         self.require(ActionKind::ClosePoll, Phase::PollOpen)?;
         self.check_pin(pin, now_ms)?;
+        self.poll_closing()
+    }
+
+    /// Close the poll after a stepped PIN check ([`Terminal::start_pin_check`]): as
+    /// [`Terminal::close_poll`], with the check's result as the PIN attempt.
+    pub fn close_poll_checked(
+        &mut self,
+        check: &PinCheck,
+        now_ms: u64,
+    ) -> Result<(), TerminalError> {
+        self.require(ActionKind::ClosePoll, Phase::PollOpen)?;
+        self.settle_check(check, now_ms)?;
+        self.poll_closing()
+    }
+
+    fn poll_closing(&mut self) -> Result<(), TerminalError> {
         let Counters {
             activations,
             cast,

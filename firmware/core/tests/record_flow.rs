@@ -138,7 +138,9 @@ fn press(app: &mut App<'_>, dev: &mut Devices<'_>, name: &str) -> Result<(), App
         .unwrap_or_else(|| panic!("no element {name:?} on screen:\n{}", text(app)));
     let x = area.x() + area.width() / 2;
     let y = area.y() + area.height() / 2;
-    app.handle(InputEvent::Tap { x, y }, dev)
+    app.handle(InputEvent::Tap { x, y }, dev)?;
+    // Work the tap starts (a PIN check, a record write) runs in the ticks that follow.
+    app.settle(dev)
 }
 
 fn tap(app: &mut App<'_>, dev: &mut Devices<'_>, name: &str) {
@@ -146,7 +148,8 @@ fn tap(app: &mut App<'_>, dev: &mut Devices<'_>, name: &str) {
 }
 
 fn op(app: &mut App<'_>, dev: &mut Devices<'_>, key: OperatorKey) -> Result<(), AppError> {
-    app.handle(InputEvent::Operator(key), dev)
+    app.handle(InputEvent::Operator(key), dev)?;
+    app.settle(dev)
 }
 
 fn pin(app: &mut App<'_>, dev: &mut Devices<'_>) -> Result<(), AppError> {

@@ -53,6 +53,14 @@ pub enum Text {
     PinWrong,
     /// PIN entry locked notice.
     PinLocked,
+    /// The typed PIN is being checked; this takes a moment.
+    PinChecking,
+    /// A voter's ballot is being written to the results media.
+    RecordingVote,
+    /// The results media is being written (opening, cancel, closing).
+    WritingRecord,
+    /// Hint under a message while the terminal works.
+    PleaseWait,
     /// Waiting screen title.
     Waiting,
     /// Waiting screen hint for the voter.
@@ -127,6 +135,26 @@ pub enum Text {
     HaltDevice,
     /// What the president does after a fault.
     HaltAction,
+    /// Error screen: no results media is inserted (code 601).
+    HaltMediaMissing,
+    /// Error screen: the results media belongs to another station or election, or is not results media (codes 602..609, 614).
+    HaltMediaForeign,
+    /// Error screen: the results media has no room for another session (code 610).
+    HaltMediaFull,
+    /// Error screen: an internal software fault (sealing 7xx, record 8xx).
+    HaltFirmware,
+    /// What the president does when the results media is missing.
+    ActionInsertMedia,
+    /// What the president does when the results media is foreign.
+    ActionOwnMedia,
+    /// What the president does when the results media is full.
+    ActionNewMedia,
+    /// What the president does when the results media fails to write.
+    ActionKeepMedia,
+    /// What the president does after a memory-integrity fault.
+    ActionMemory,
+    /// Error screen line for whoever stands at the terminal: call the president.
+    HaltCallPresident,
     /// Powered-off screen.
     PoweredOff,
     /// Notice: mark the top box or a candidate first.
@@ -141,11 +169,43 @@ pub enum Text {
     NotPossible,
     /// Notice: the display failed.
     DisplayFailed,
+    /// Title of the opening report (screen and paper).
+    OpeningReport,
+    /// Title of the closing report (paper).
+    ClosingReport,
+    /// Label before the boot image fingerprint on the reports.
+    ImageFingerprint,
+    /// Label before the session key fingerprint on the reports.
+    SessionFingerprint,
+    /// Hint on the opening report screen: copy the fingerprints onto the paper report.
+    CopyFingerprints,
+    /// The button that leaves the opening report for the waiting screen.
+    Continue,
+    /// The button that prints the opening report again.
+    PrintAgain,
+    /// Label before the generation of the record on the results media.
+    RecordGeneration,
+    /// Line on the reports for the president's name.
+    PresidentName,
+    /// Line on the reports for the president's signature.
+    PresidentSignature,
+    /// Notice: a report could not be printed.
+    ReportNotPrinted,
+    /// Notice: the vote is recorded but its ticket could not be printed.
+    TicketNotPrinted,
+    /// Title of the voter ticket.
+    VoterTicket,
+    /// What the voter does with the ticket.
+    TicketHint,
+    /// Closing report: the number of list votes (top box only) for a list.
+    ListVotes,
+    /// Closing report: the number of ballots with preference votes for a list.
+    PreferenceBallots,
 }
 
 impl Text {
     /// Every key.
-    pub const ALL: [Text; 62] = [
+    pub const ALL: [Text; 92] = [
         Text::LanguageName,
         Text::Training,
         Text::Official,
@@ -164,6 +224,10 @@ impl Text {
         Text::Cancel,
         Text::PinWrong,
         Text::PinLocked,
+        Text::PinChecking,
+        Text::RecordingVote,
+        Text::WritingRecord,
+        Text::PleaseWait,
         Text::Waiting,
         Text::WaitingHint,
         Text::Activations,
@@ -201,6 +265,16 @@ impl Text {
         Text::HaltMedia,
         Text::HaltDevice,
         Text::HaltAction,
+        Text::HaltMediaMissing,
+        Text::HaltMediaForeign,
+        Text::HaltMediaFull,
+        Text::HaltFirmware,
+        Text::ActionInsertMedia,
+        Text::ActionOwnMedia,
+        Text::ActionNewMedia,
+        Text::ActionKeepMedia,
+        Text::ActionMemory,
+        Text::HaltCallPresident,
         Text::PoweredOff,
         Text::NothingMarked,
         Text::VoterInBooth,
@@ -208,6 +282,22 @@ impl Text {
         Text::StoreFull,
         Text::NotPossible,
         Text::DisplayFailed,
+        Text::OpeningReport,
+        Text::ClosingReport,
+        Text::ImageFingerprint,
+        Text::SessionFingerprint,
+        Text::CopyFingerprints,
+        Text::Continue,
+        Text::PrintAgain,
+        Text::RecordGeneration,
+        Text::PresidentName,
+        Text::PresidentSignature,
+        Text::ReportNotPrinted,
+        Text::TicketNotPrinted,
+        Text::VoterTicket,
+        Text::TicketHint,
+        Text::ListVotes,
+        Text::PreferenceBallots,
     ];
 }
 

@@ -4,6 +4,14 @@
 //! state). One layout function turns it into fills, text lines and named touch targets
 //! ([`Element`]); [`draw`] paints them into a [`Framebuffer`], [`for_each_element`] lists the
 //! targets (for taps, keyboard focus and scripts) and [`write_text`] writes the visible text.
+//! [`measure_text`] reports every text item with its drawn width and ink against its box,
+//! so tests can prove that no text overflows in any language.
+//!
+//! Text: each line is drawn in the largest face that has all its glyphs and fits its box
+//! (the faces cover ISO-8859-15: Dutch, French and German letters and `€`; see
+//! [`missing_glyph`]), with its baseline placed so that accents and descenders stay inside
+//! the box. Paragraphs wrap at spaces. The review wraps each election's marks over as many
+//! lines as they need and pages by rows, so no mark is ever cut off.
 //!
 //! Layout (pixels): a 24-high band at the top (the training watermark, or the event name),
 //! a 48-high title bar with the large-text toggle in its right corner, the content from
@@ -12,6 +20,7 @@
 //! (white and yellow on black) and shows fewer, bigger items per page.
 
 mod painter;
+mod typeface;
 
 use crate::ballot::Choice;
 use crate::election::{CandidateKind, Event, Language, Mode, MAX_ELECTIONS};
@@ -24,7 +33,9 @@ use embedded_graphics::pixelcolor::{Rgb565, RgbColor};
 use embedded_graphics::prelude::Point;
 use embedded_graphics::primitives::Rectangle;
 use heapless::String;
-use painter::{frame, Align, Canvas, Elements, Painter, Texts};
+use painter::{frame, Align, Canvas, Elements, Painter, Recording, Scene, Texts};
+pub use painter::{SCENE_MAX_ELEMENTS, SCENE_MAX_OPS, SCENE_TEXT_BYTES};
+use typeface::Typeface;
 use u8g2_fonts::{fonts, types::VerticalPosition, FontRenderer};
 
 /// Smallest width and height of a touch target, in pixels (about 9 mm on a 7" panel).
@@ -39,8 +50,8 @@ const CONTENT_BOTTOM_PX: i32 = 412;
 const BAR_Y_PX: i32 = 420;
 const BAR_H_PX: u32 = 52;
 const MARGIN_PX: i32 = 8;
-const TOGGLE_X_PX: i32 = 640;
-const TOGGLE_W_PX: u32 = 152;
+const TOGGLE_X_PX: i32 = 616;
+const TOGGLE_W_PX: u32 = 176;
 const LINE_H_PX: u32 = 30;
 const LARGE_LINE_H_PX: u32 = 38;
 /// Longest text line built at run time, in bytes.
@@ -84,6 +95,10 @@ pub enum Element {
     PinClear,
     /// Leave the PIN pad (`pin-cancel`).
     PinCancel,
+    /// Leave the opening report for the waiting screen (`continue`).
+    Continue,
+    /// Print the opening report again (`print-again`).
+    PrintAgain,
 }
 
 impl fmt::Display for Element {
@@ -106,6 +121,8 @@ impl fmt::Display for Element {
             Element::PinOk => f.write_str("pin-ok"),
             Element::PinClear => f.write_str("pin-clear"),
             Element::PinCancel => f.write_str("pin-cancel"),
+            Element::Continue => f.write_str("continue"),
+            Element::PrintAgain => f.write_str("print-again"),
         }
     }
 }
@@ -136,34 +153,199 @@ pub(crate) enum Font {
 }
 
 impl Font {
-    fn renderer(self) -> FontRenderer {
+    /// The faces every text can fall back to: they cover ISO-8859-15 (Dutch, French and
+    /// German letters and the euro sign). Only [`Font::LargeTitle`] lacks a few glyphs
+    /// (`€`, `Œ`, `Š`, ...); [`fit`] skips it for texts that use them.
+    const COVERING: [Font; 5] = [
+        Font::Small,
+        Font::Body,
+        Font::Bold,
+        Font::Title,
+        Font::LargeBody,
+    ];
+
+    /// The u8g2 font data of the face: the one source for both the `u8g2-fonts` renderer
+    /// and the fast [`Typeface`] the screens are drawn with.
+    const fn data(self) -> &'static [u8] {
+        use u8g2_fonts::Font as _;
         match self {
-            Font::Small => FontRenderer::new::<fonts::u8g2_font_helvR14_tf>(),
-            Font::Body => FontRenderer::new::<fonts::u8g2_font_helvR18_tf>(),
-            Font::Bold => FontRenderer::new::<fonts::u8g2_font_helvB18_tf>(),
-            Font::Title | Font::LargeBody => FontRenderer::new::<fonts::u8g2_font_helvB24_tf>(),
-            Font::LargeTitle => FontRenderer::new::<fonts::u8g2_font_logisoso32_tf>(),
+            Font::Small => fonts::u8g2_font_helvR14_te::DATA,
+            Font::Body => fonts::u8g2_font_helvR18_te::DATA,
+            Font::Bold => fonts::u8g2_font_helvB18_te::DATA,
+            Font::Title | Font::LargeBody => fonts::u8g2_font_helvB24_te::DATA,
+            Font::LargeTitle => fonts::u8g2_font_logisoso32_tf::DATA,
         }
-        .with_ignore_unknown_chars(true)
     }
 
-    /// Width of `s` in this font, in pixels.
+    /// The face, indexed for fast drawing and measuring.
+    fn face(self) -> &'static Typeface {
+        static SMALL: Typeface = Typeface::new(Font::Small.data());
+        static BODY: Typeface = Typeface::new(Font::Body.data());
+        static BOLD: Typeface = Typeface::new(Font::Bold.data());
+        static TITLE: Typeface = Typeface::new(Font::Title.data());
+        static LARGE_TITLE: Typeface = Typeface::new(Font::LargeTitle.data());
+        match self {
+            Font::Small => &SMALL,
+            Font::Body => &BODY,
+            Font::Bold => &BOLD,
+            Font::Title | Font::LargeBody => &TITLE,
+            Font::LargeTitle => &LARGE_TITLE,
+        }
+    }
+
+    /// The renderer; glyphs the face lacks are reported as errors.
+    fn strict(self) -> FontRenderer {
+        FontRenderer::new_from_raw_data(self.data())
+    }
+
+    /// The renderer used to draw; a glyph the face lacks is skipped.
+    fn renderer(self) -> FontRenderer {
+        self.strict().with_ignore_unknown_chars(true)
+    }
+
+    /// Width of `s` in this font, in pixels (glyphs the face lacks count as nothing).
     fn width(self, s: &str) -> u32 {
-        self.renderer()
-            .get_rendered_dimensions(s, Point::zero(), VerticalPosition::Top)
-            .map_or(0, |d| u32::try_from(d.advance.x).unwrap_or(0))
+        if s.contains('\n') {
+            return self
+                .renderer()
+                .get_rendered_dimensions(s, Point::zero(), VerticalPosition::Top)
+                .map_or(0, |d| u32::try_from(d.advance.x).unwrap_or(0));
+        }
+        u32::try_from(self.face().advance(s).0).unwrap_or(0)
+    }
+
+    /// Width of `s` in this font in pixels, or `None` if the face lacks one of its glyphs.
+    fn drawn_width(self, s: &str) -> Option<u32> {
+        if s.contains('\n') {
+            return self
+                .strict()
+                .get_rendered_dimensions(s, Point::zero(), VerticalPosition::Top)
+                .ok()
+                .map(|d| u32::try_from(d.advance.x).unwrap_or(0));
+        }
+        let (advance, complete) = self.face().advance(s);
+        complete.ok().map(|()| u32::try_from(advance).unwrap_or(0))
+    }
+
+    /// Height of a line in this font (ascent plus descent), in pixels.
+    fn height(self) -> u32 {
+        let r = self.renderer();
+        i32::from(r.get_ascent())
+            .saturating_sub(i32::from(r.get_descent()))
+            .unsigned_abs()
+    }
+
+    /// How far the face's glyphs reach above the baseline (its accented capitals) and
+    /// below it (its descenders), in pixels.
+    fn ink_extent(self) -> (i32, i32) {
+        self.face().ink_rows(INK_PROBE).map_or_else(
+            || {
+                let r = self.renderer();
+                (
+                    i32::from(r.get_ascent()),
+                    i32::from(r.get_descent()).saturating_neg(),
+                )
+            },
+            |(top, bottom)| (top.saturating_neg(), bottom),
+        )
+    }
+
+    /// Height of the face's ink, from its accented capitals to its descenders, in pixels.
+    fn ink_height(self) -> u32 {
+        let (above, below) = self.ink_extent();
+        above.saturating_add(below).unsigned_abs()
+    }
+
+    /// The first character of `s` this face has no glyph for.
+    fn missing_glyph(self, s: &str) -> Option<char> {
+        let strict = self.strict();
+        let mut one = [0u8; 4];
+        s.chars().find(|c| {
+            strict
+                .get_rendered_dimensions(
+                    &*c.encode_utf8(&mut one),
+                    Point::zero(),
+                    VerticalPosition::Top,
+                )
+                .is_err()
+        })
     }
 }
 
-/// The first of `fonts` in which `s` fits `width` pixels (with padding), else the last.
+/// Glyphs that reach furthest above the baseline (accented capitals) and below it.
+const INK_PROBE: &str = "\u{c9}\u{c5}gjpqy";
+
+/// The first of `fonts` that has every glyph of `s` and in which `s` fits `width` pixels
+/// (with padding), else the last.
 fn fit(fonts: &[Font], s: &str, width: u32) -> Font {
+    fitting(fonts, s, width)
+        .or_else(|| fonts.last().copied())
+        .unwrap_or(Font::Small)
+}
+
+/// The first of `fonts` that has every glyph of `s` and in which `s` fits `width` pixels
+/// (with padding).
+fn fitting(fonts: &[Font], s: &str, width: u32) -> Option<Font> {
     let room = width.saturating_sub(as_u32(painter::TEXT_PAD_PX).saturating_mul(2));
     fonts
         .iter()
         .copied()
-        .find(|f| f.width(s) <= room)
-        .or_else(|| fonts.last().copied())
-        .unwrap_or(Font::Small)
+        .find(|f| f.drawn_width(s).is_some_and(|w| w <= room))
+}
+
+/// The first character of `s` that a screen face cannot draw: checked against every face
+/// texts fall back to, which cover ISO-8859-15 (Dutch, French and German letters and `€`).
+/// The office can run names of an election definition through this before building.
+pub fn missing_glyph(s: &str) -> Option<char> {
+    Font::COVERING.iter().find_map(|f| f.missing_glyph(s))
+}
+
+/// One text item of a screen, measured in the face it is drawn in ([`measure_text`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextMeasure<'t> {
+    /// The text.
+    pub text: &'t str,
+    /// Its drawn width, in pixels.
+    pub width_px: u32,
+    /// The width its box leaves for it (box width less the padding on both sides), in
+    /// pixels.
+    pub room_px: u32,
+    /// Height of the face (ascent plus descent), in pixels.
+    pub height_px: u32,
+    /// Left edge of its box, in pixels.
+    pub left_px: i32,
+    /// Top edge of its box, in pixels.
+    pub top_px: i32,
+    /// Width of its box, in pixels.
+    pub box_width_px: u32,
+    /// Height of its box, in pixels.
+    pub box_height_px: u32,
+    /// Top of the drawn glyphs (accents included), in pixels.
+    pub ink_top_px: i32,
+    /// Bottom of the drawn glyphs (descenders included; exclusive), in pixels.
+    pub ink_bottom_px: i32,
+    /// The first character the face has no glyph for, if any.
+    pub missing_glyph: Option<char>,
+}
+
+impl TextMeasure<'_> {
+    /// Whether the text is drawn whole: every glyph present, and inside its box (the
+    /// text is clipped to it).
+    pub fn fits(&self) -> bool {
+        let bottom = self
+            .top_px
+            .saturating_add(i32::try_from(self.box_height_px).unwrap_or(i32::MAX));
+        self.missing_glyph.is_none()
+            && self.width_px <= self.room_px
+            && self.height_px <= self.box_height_px
+            && self.ink_top_px >= self.top_px
+            && self.ink_bottom_px <= bottom
+    }
+}
+
+/// Call `visit` for every text item of `view`, measured in the face it is drawn in.
+pub fn measure_text(view: &View<'_>, visit: impl FnMut(TextMeasure<'_>)) {
+    compose(view, &mut painter::Measures::new(visit));
 }
 
 /// What the PIN pad is for.
@@ -205,6 +387,15 @@ pub enum Screen<'v> {
         /// Digits typed so far (shown masked).
         digits: usize,
     },
+    /// The typed PIN is being checked (PBKDF2, in steps): progress and a cancel button.
+    PinCheck {
+        /// Open or close.
+        purpose: PinPurpose,
+        /// Iterations done.
+        done: u32,
+        /// Iterations in all.
+        total: u32,
+    },
     /// The poll is open; the booth is free.
     Waiting {
         /// The counters, for the president.
@@ -233,6 +424,12 @@ pub enum Screen<'v> {
         /// The choices exactly as they will be cast.
         choices: &'v [Choice],
     },
+    /// A record is being written to the results media (and its ticket or report printed);
+    /// input waits. No touch targets, not even the large-text toggle.
+    Busy {
+        /// A voter's ballot ("your vote is being recorded"), or the president's action.
+        vote: bool,
+    },
     /// The vote was recorded.
     Recorded,
     /// The president cancelled the session.
@@ -250,6 +447,18 @@ pub enum Screen<'v> {
         reason: HaltReason,
         /// The stable code shown.
         code: u16,
+    },
+    /// The poll just opened: the opening report (both fingerprints, the zero counts) for
+    /// the president to copy onto the paper report, then on to the waiting screen.
+    OpeningReport {
+        /// SHA-256 of the boot image.
+        image: &'v [u8; 32],
+        /// SHA-256 of the session public key.
+        session: [u8; 32],
+        /// The counters (zero).
+        counters: Counters,
+        /// Ballots stored per election (zero).
+        ballots: [usize; MAX_ELECTIONS],
     },
     /// Wiped and powered off.
     PoweredOff,
@@ -281,6 +490,99 @@ pub fn draw(view: &View<'_>, frame: &mut Framebuffer) {
     compose(view, &mut canvas);
 }
 
+/// Draws views into a framebuffer, redrawing only the area that changed since the view it
+/// drew before, and remembers the drawn frame's touch targets and text.
+///
+/// Each [`Renderer::render`] lays the view out once into a scene (a list of fills and text
+/// lines, [`SCENE_MAX_OPS`] at most), compares it with the scene on display, and redraws
+/// only the area where the two differ, replaying the new scene clipped to that area. The
+/// pixels are exactly those [`draw`] gives; only the work and the dirty area shrink.
+/// Touch targets and text are then answered from the scene on display, without laying
+/// the screen out again.
+///
+/// It holds two scenes (about 40 KB); keep it next to the framebuffer, not on a small
+/// stack.
+pub struct Renderer {
+    shown: Scene,
+    spare: Scene,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Renderer::new()
+    }
+}
+
+impl fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Renderer")
+            .field("shown", &self.shown.is_complete())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Renderer {
+    /// A renderer that knows nothing on display: its first frame is drawn whole.
+    pub const fn new() -> Renderer {
+        Renderer {
+            shown: Scene::new(),
+            spare: Scene::new(),
+        }
+    }
+
+    /// Draw `view` into `frame`, redrawing (and marking dirty) only what changed.
+    pub fn render(&mut self, view: &View<'_>, frame: &mut Framebuffer) {
+        let focus_color = theme(view.large).focus;
+        compose(
+            view,
+            &mut Recording::new(&mut self.spare, view.focus, focus_color),
+        );
+        if self.spare.is_complete() {
+            let changes = self.shown.changes_to(&self.spare);
+            if !changes.is_empty() {
+                self.spare.replay(frame, &changes);
+            }
+        } else {
+            // Too much for a scene: draw it whole; the next frame is drawn whole too.
+            let mut canvas = Canvas::new(frame, view.focus, focus_color);
+            compose(view, &mut canvas);
+        }
+        core::mem::swap(&mut self.shown, &mut self.spare);
+    }
+
+    /// Call `visit(index, element, area)` for every touch target of the frame on display,
+    /// in focus order; `false` (and no call) if the renderer does not hold that frame
+    /// whole (then lay the view out with [`for_each_element`]).
+    pub fn for_each_element(&self, mut visit: impl FnMut(usize, Element, Area)) -> bool {
+        if !self.shown.is_complete() {
+            return false;
+        }
+        self.shown.elements(|i, e, rect| {
+            if let Some(area) = Area::clip(&rect) {
+                visit(i, e, area);
+            }
+        });
+        true
+    }
+
+    /// Write every text line of the frame on display, as [`write_text`] does; `None` if
+    /// the renderer does not hold that frame whole.
+    pub fn write_text(&self, out: &mut dyn fmt::Write) -> Option<fmt::Result> {
+        if !self.shown.is_complete() {
+            return None;
+        }
+        let mut texts = Texts::new(out);
+        self.shown.texts(&mut texts);
+        Some(texts.finish())
+    }
+
+    /// Forget (and zero) both scenes: the next frame is drawn whole.
+    pub fn wipe(&mut self) {
+        self.shown.wipe();
+        self.spare.wipe();
+    }
+}
+
 /// Call `visit(index, element, area)` for every touch target of `view`, in focus order.
 pub fn for_each_element(view: &View<'_>, mut visit: impl FnMut(usize, Element, Area)) {
     let mut elements = Elements::new(|i, e, rect: Rectangle| {
@@ -300,6 +602,11 @@ pub fn write_text(view: &View<'_>, out: &mut dyn fmt::Write) -> fmt::Result {
 
 /// The number of pages of a paged screen (at least 1).
 pub fn pages(view: &View<'_>) -> usize {
+    if let Screen::Review { choices } = view.screen {
+        return review_plan(view, choices)
+            .last()
+            .map_or(1, |row| row.page.saturating_add(1));
+    }
     let (items, per_page) = paging(view);
     items.div_ceil(per_page.max(1)).max(1)
 }
@@ -322,7 +629,6 @@ fn paging(view: &View<'_>) -> (usize, usize) {
             };
             (count, candidate_grid(view.large).capacity())
         }
-        Screen::Review { choices } => (choices.len(), review_rows(view.large)),
         _ => (0, 1),
     }
 }
@@ -522,26 +828,93 @@ fn candidate_grid(large: bool) -> Grid {
     }
 }
 
-fn review_rows(large: bool) -> usize {
-    if large {
-        3
-    } else {
-        5
-    }
+/// Width of the change button of a review row, in pixels.
+const CHANGE_W_PX: u32 = 184;
+/// Space between review rows, in pixels.
+const REVIEW_GAP_PX: u32 = 8;
+/// Space above and below the text of a review row, in pixels.
+const REVIEW_PAD_PX: u32 = 6;
+/// Lowest review row in large-text mode, in pixels.
+const LARGE_REVIEW_ROW_PX: u32 = 64;
+
+/// Where one choice goes on the review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ReviewRow {
+    /// Page (0-based).
+    page: usize,
+    /// Top edge, in pixels.
+    y: i32,
+    /// Height, in pixels.
+    height: u32,
+    /// Candidates by name; by number only when the names would not fit on a page.
+    names: bool,
 }
 
-fn review_grid(large: bool) -> Grid {
-    Grid {
-        area: rect(
-            MARGIN_PX,
-            CONTENT_Y_PX,
-            WIDTH_PX.saturating_sub(16),
-            span(CONTENT_Y_PX, CONTENT_BOTTOM_PX),
-        ),
-        cols: 1,
-        rows: u32::try_from(review_rows(large)).unwrap_or(1),
-        gap: 8,
+/// The review: per choice a row with its header line and every mark wrapped below it,
+/// stacked on pages. A row never splits across pages, and no mark is ever left out.
+fn review_plan(view: &View<'_>, choices: &[Choice]) -> heapless::Vec<ReviewRow, MAX_ELECTIONS> {
+    let ctx = Ctx {
+        view,
+        theme: theme(view.large),
+    };
+    let room = span(CONTENT_Y_PX, CONTENT_BOTTOM_PX);
+    let mut plan = heapless::Vec::new();
+    let mut page = 0usize;
+    let mut y = CONTENT_Y_PX;
+    for (election, choice) in choices.iter().enumerate() {
+        let mut names = true;
+        let mut height = review_row_height(&ctx, election, choice, names);
+        if height > room {
+            names = false;
+            height = review_row_height(&ctx, election, choice, names);
+        }
+        if y > CONTENT_Y_PX && y.saturating_add(as_i32(height)) > CONTENT_BOTTOM_PX {
+            page = page.saturating_add(1);
+            y = CONTENT_Y_PX;
+        }
+        if plan
+            .push(ReviewRow {
+                page,
+                y,
+                height,
+                names,
+            })
+            .is_err()
+        {
+            break;
+        }
+        y = y
+            .saturating_add(as_i32(height))
+            .saturating_add(as_i32(REVIEW_GAP_PX));
     }
+    plan
+}
+
+/// Width of the text part of a review row, in pixels.
+fn review_text_w() -> u32 {
+    WIDTH_PX
+        .saturating_sub(16)
+        .saturating_sub(CHANGE_W_PX)
+        .saturating_sub(8)
+}
+
+/// Height of one line of marks on the review, in pixels.
+fn mark_line_h(ctx: &Ctx<'_>) -> u32 {
+    ctx.small().ink_height().saturating_add(2)
+}
+
+fn review_row_height(ctx: &Ctx<'_>, election: usize, choice: &Choice, names: bool) -> u32 {
+    let lines = review_marks(ctx, election, choice, names, &mut |_| {});
+    let text = ctx
+        .line_h()
+        .saturating_add(lines.saturating_mul(mark_line_h(ctx)))
+        .saturating_add(REVIEW_PAD_PX.saturating_mul(2));
+    let least = if ctx.view.large {
+        LARGE_REVIEW_ROW_PX
+    } else {
+        MIN_TARGET_PX.saturating_add(4)
+    };
+    text.max(least)
 }
 
 /// The five slots of the bottom bar.
@@ -630,6 +1003,11 @@ fn compose(view: &View<'_>, p: &mut dyn Painter) {
             version,
         } => boot(&ctx, p, fingerprint, station, version),
         Screen::Pin { purpose, digits } => pin_pad(&ctx, p, purpose, digits),
+        Screen::PinCheck {
+            purpose,
+            done,
+            total,
+        } => pin_check(&ctx, p, purpose, done, total),
         Screen::Waiting { counters } => waiting(&ctx, p, counters),
         Screen::Language => languages(&ctx, p),
         Screen::Lists {
@@ -640,14 +1018,28 @@ fn compose(view: &View<'_>, p: &mut dyn Painter) {
         Screen::Candidates { election, draft } => candidates(&ctx, p, election, draft),
         Screen::Review { choices } => review(&ctx, p, choices),
         Screen::Recorded => message(&ctx, p, Text::VoteRecorded, Text::ThankYou),
+        Screen::Busy { vote } => {
+            let head = if vote {
+                Text::RecordingVote
+            } else {
+                Text::WritingRecord
+            };
+            message(&ctx, p, head, Text::PleaseWait);
+        }
         Screen::Cancelled => message(&ctx, p, Text::SessionCancelled, Text::SessionCancelledHint),
         Screen::Closed { counters, ballots } => closed(&ctx, p, counters, &ballots),
         Screen::Halted { reason, code } => halted(&ctx, p, reason, code),
+        Screen::OpeningReport {
+            image,
+            session,
+            counters,
+            ballots,
+        } => opening_report(&ctx, p, image, &session, counters, &ballots),
         Screen::PoweredOff => {
             title(&ctx, p, ctx.t(Text::PoweredOff));
         }
     }
-    if !matches!(view.screen, Screen::PoweredOff) {
+    if !matches!(view.screen, Screen::PoweredOff | Screen::Busy { .. }) {
         let toggle = rect(TOGGLE_X_PX, TITLE_Y_PX, TOGGLE_W_PX, TITLE_H_PX);
         button(
             &ctx,
@@ -697,7 +1089,12 @@ fn title(ctx: &Ctx<'_>, p: &mut dyn Painter, s: &str) {
         p.fill(area, th.notice_bg);
         let mut line: String<LINE_BYTES> = String::new();
         let _ = write!(line, "E{}: {}", notice.code, ctx.t(notice.text));
-        p.text(area, &line, ctx.bold(), th.notice_text, Align::Left);
+        let font = fit(
+            &[ctx.bold(), Font::Bold, Font::Small],
+            &line,
+            area.size.width,
+        );
+        p.text(area, &line, font, th.notice_text, Align::Left);
     } else {
         p.fill(area, th.title_bg);
         let font = fit(
@@ -812,20 +1209,45 @@ fn tick_button(
         area.size.height,
     );
     if let Some(tag) = tag {
-        let tag_w = ctx.small().width(tag).saturating_add(24);
-        let name_area = rect(
+        let names = [ctx.body(), Font::Bold, Font::Small];
+        let tag_font = ctx.small();
+        let tag_w = tag_font.width(tag).saturating_add(24);
+        let beside = rect(
             label_area.top_left.x,
             label_area.top_left.y,
             label_area.size.width.saturating_sub(tag_w),
             label_area.size.height,
         );
-        let font = fit(
-            &[ctx.body(), Font::Bold, Font::Small],
-            label,
-            name_area.size.width,
-        );
-        p.text(name_area, label, font, fg, Align::Left);
-        p.text(label_area, tag, ctx.small(), fg, Align::Right);
+        if let Some(font) = fitting(&names, label, beside.size.width) {
+            // The name, and the tag right of it.
+            p.text(beside, label, font, fg, Align::Left);
+            p.text(label_area, tag, tag_font, fg, Align::Right);
+        } else {
+            // A long name: the tag in the upper right corner, the name below it over the
+            // whole width, in the largest face that fits there.
+            let tag_h = tag_font.ink_height().saturating_add(2);
+            let tag_area = rect(
+                label_area.top_left.x,
+                label_area.top_left.y.saturating_add(1),
+                label_area.size.width,
+                tag_h,
+            );
+            let below = tag_h.saturating_add(1);
+            let name_area = rect(
+                label_area.top_left.x,
+                label_area.top_left.y.saturating_add(as_i32(below)),
+                label_area.size.width,
+                label_area.size.height.saturating_sub(below),
+            );
+            let font = names
+                .iter()
+                .copied()
+                .filter(|f| f.ink_height() <= name_area.size.height)
+                .find(|f| fitting(&[*f], label, name_area.size.width).is_some())
+                .unwrap_or(Font::Small);
+            p.text(name_area, label, font, fg, Align::Left);
+            p.text(tag_area, tag, tag_font, fg, Align::Right);
+        }
     } else {
         let font = fit(
             &[ctx.body(), Font::Bold, Font::Small],
@@ -848,7 +1270,8 @@ fn paragraph(
 ) -> i32 {
     let width = WIDTH_PX.saturating_sub(16);
     let max = width.saturating_sub(as_u32(painter::TEXT_PAD_PX).saturating_mul(2));
-    let line_h = ctx.line_h();
+    // Big faces (the message headings) need more than the mode's line height.
+    let line_h = ctx.line_h().max(font.height().saturating_add(6));
     let mut y = y;
     let mut start = 0usize;
     while start < s.len() {
@@ -909,7 +1332,8 @@ fn boot(ctx: &Ctx<'_>, p: &mut dyn Painter, fp: &[u8; 32], station: &str, versio
                 let _ = write!(s, "{b:02X}");
             }
         }
-        y = line(ctx, p, y, &s, ctx.bold());
+        let font = fit(&[ctx.bold(), Font::Bold], &s, WIDTH_PX.saturating_sub(16));
+        y = line(ctx, p, y, &s, font);
     }
     y = y.saturating_add(8);
     s.clear();
@@ -957,10 +1381,11 @@ fn pin_pad(ctx: &Ctx<'_>, p: &mut dyn Painter, purpose: PinPurpose, digits: usiz
         left,
         ctx.line_h(),
     );
+    let font = fit(&[ctx.small(), Font::Small], ctx.t(Text::PinHint), left);
     p.text(
         hint,
         ctx.t(Text::PinHint),
-        ctx.small(),
+        font,
         ctx.theme.text,
         Align::Left,
     );
@@ -971,13 +1396,8 @@ fn pin_pad(ctx: &Ctx<'_>, p: &mut dyn Painter, purpose: PinPurpose, digits: usiz
     let field = rect(MARGIN_PX, CONTENT_Y_PX.saturating_add(60), left, 64);
     p.fill(field, ctx.theme.button);
     frame(p, field, 2, ctx.theme.button_border);
-    p.text(
-        field,
-        &masked,
-        Font::LargeTitle,
-        ctx.theme.button_text,
-        Align::Left,
-    );
+    let font = fit(&[Font::LargeTitle, Font::Title], &masked, left);
+    p.text(field, &masked, font, ctx.theme.button_text, Align::Left);
     let grid = Grid {
         area: rect(400, 96, 388, 308),
         cols: 3,
@@ -1010,6 +1430,68 @@ fn pin_pad(ctx: &Ctx<'_>, p: &mut dyn Painter, purpose: PinPurpose, digits: usiz
         };
         button(ctx, p, element, grid.cell(i), text_label, false);
     }
+    button(
+        ctx,
+        p,
+        Element::PinCancel,
+        bar(Slot::Left),
+        ctx.t(Text::Cancel),
+        false,
+    );
+}
+
+/// Width of the PIN check's progress bar, in pixels.
+const PROGRESS_W_PX: u32 = 600;
+/// Height of the PIN check's progress bar, in pixels.
+const PROGRESS_H_PX: u32 = 48;
+
+/// The PIN being checked: what happens, a progress bar, and cancel.
+fn pin_check(ctx: &Ctx<'_>, p: &mut dyn Painter, purpose: PinPurpose, done: u32, total: u32) {
+    let key = match purpose {
+        PinPurpose::Open => Text::PinOpenTitle,
+        PinPurpose::Close => Text::PinCloseTitle,
+    };
+    title(ctx, p, ctx.t(key));
+    let width = WIDTH_PX.saturating_sub(16);
+    let line = rect(MARGIN_PX, CONTENT_Y_PX.saturating_add(40), width, 48);
+    let font = fit(
+        &[ctx.bold(), Font::Bold, Font::Small],
+        ctx.t(Text::PinChecking),
+        width,
+    );
+    p.text(
+        line,
+        ctx.t(Text::PinChecking),
+        font,
+        ctx.theme.text,
+        Align::Center,
+    );
+    let x = as_i32(WIDTH_PX.saturating_sub(PROGRESS_W_PX) / 2);
+    let bar_area = rect(
+        x,
+        CONTENT_Y_PX.saturating_add(140),
+        PROGRESS_W_PX,
+        PROGRESS_H_PX,
+    );
+    p.fill(bar_area, ctx.theme.button);
+    let inner_w = PROGRESS_W_PX.saturating_sub(8);
+    let filled = u64::from(inner_w)
+        .saturating_mul(u64::from(done.min(total)))
+        .checked_div(u64::from(total))
+        .and_then(|w| u32::try_from(w).ok())
+        .unwrap_or(0);
+    if filled > 0 {
+        p.fill(
+            rect(
+                x.saturating_add(4),
+                CONTENT_Y_PX.saturating_add(144),
+                filled,
+                PROGRESS_H_PX.saturating_sub(8),
+            ),
+            ctx.theme.selected,
+        );
+    }
+    frame(p, bar_area, 2, ctx.theme.button_border);
     button(
         ctx,
         p,
@@ -1296,95 +1778,178 @@ fn candidates(ctx: &Ctx<'_>, p: &mut dyn Painter, election: usize, draft: Draft)
     );
 }
 
-fn choice_lines(
-    ctx: &Ctx<'_>,
-    election: usize,
-    choice: &Choice,
-) -> (String<LINE_BYTES>, String<LINE_BYTES>) {
-    let mut first: String<LINE_BYTES> = String::new();
-    let mut second: String<LINE_BYTES> = String::new();
+/// "Election: List 3 NAME" or "Election: Blank".
+fn review_header(ctx: &Ctx<'_>, election: usize, choice: &Choice) -> String<LINE_BYTES> {
+    let mut s: String<LINE_BYTES> = String::new();
     let e = ctx.view.event.elections.get(election);
     if let Some(e) = e {
-        let _ = first.push_str(e.names.show(ctx.view.language));
-        let _ = first.push_str(": ");
+        let _ = write!(s, "{}: ", e.names.show(ctx.view.language));
     }
     let list = choice
         .list()
         .and_then(|l| e.and_then(|e| e.lists.get(l.get())));
-    match (choice, list) {
-        (Choice::Blank, _) | (_, None) => {
-            let _ = first.push_str(ctx.t(Text::Blank));
+    match list {
+        Some(l) if !matches!(choice, Choice::Blank) => {
+            let _ = write!(s, "{} {} {}", ctx.t(Text::List), l.number, l.name);
         }
-        (Choice::List(_), Some(l)) => {
-            let _ = write!(first, "{} {} {}", ctx.t(Text::List), l.number, l.name);
-            let _ = second.push_str(ctx.t(Text::ListVote));
-        }
-        (Choice::Preferences { candidates, .. }, Some(l)) => {
-            let _ = write!(first, "{} {} {}", ctx.t(Text::List), l.number, l.name);
-            let _ = write!(
-                second,
-                "{} {}: ",
-                candidates.len(),
-                ctx.t(Text::Preferences)
-            );
-            for (n, index) in candidates.iter().enumerate() {
-                if let Some(c) = l.candidates.get(index) {
-                    let sep = if n > 0 { ", " } else { "" };
-                    if second.push_str(sep).is_err() || second.push_str(c.name).is_err() {
-                        break;
-                    }
-                }
-            }
+        _ => {
+            let _ = s.push_str(ctx.t(Text::Blank));
         }
     }
-    (first, second)
+    s
+}
+
+/// Fills lines greedily with space-separated tokens.
+struct Wrap {
+    font: Font,
+    room: u32,
+    space: u32,
+    line: String<LINE_BYTES>,
+    width: u32,
+    lines: u32,
+}
+
+impl Wrap {
+    fn new(font: Font, width: u32) -> Wrap {
+        Wrap {
+            font,
+            room: width.saturating_sub(as_u32(painter::TEXT_PAD_PX).saturating_mul(2)),
+            space: font.width(" "),
+            line: String::new(),
+            width: 0,
+            lines: 0,
+        }
+    }
+
+    /// Add `token` after a space, or on a new line if it does not fit.
+    fn push(&mut self, token: &str, emit: &mut dyn FnMut(&str)) {
+        let w = self.font.width(token);
+        if !self.line.is_empty() {
+            let joined = self.width.saturating_add(self.space).saturating_add(w);
+            if joined <= self.room && self.line.push(' ').is_ok() {
+                if self.line.push_str(token).is_ok() {
+                    self.width = joined;
+                    return;
+                }
+                self.line.pop();
+            }
+            self.flush(emit);
+        }
+        // A token is at most a name plus a comma: it fits an empty line's buffer.
+        let _ = self.line.push_str(token);
+        self.width = w;
+    }
+
+    fn flush(&mut self, emit: &mut dyn FnMut(&str)) {
+        if !self.line.is_empty() {
+            emit(&self.line);
+            self.lines = self.lines.saturating_add(1);
+            self.line.clear();
+            self.width = 0;
+        }
+    }
+
+    fn finish(mut self, emit: &mut dyn FnMut(&str)) -> u32 {
+        self.flush(emit);
+        self.lines
+    }
+}
+
+/// The marks of `choice` wrapped to the review's text width, one `emit` per line; returns
+/// the number of lines. Preferences name every marked candidate (or give their numbers,
+/// when `names` is false).
+fn review_marks(
+    ctx: &Ctx<'_>,
+    election: usize,
+    choice: &Choice,
+    names: bool,
+    emit: &mut dyn FnMut(&str),
+) -> u32 {
+    let mut wrap = Wrap::new(ctx.small(), review_text_w());
+    let list = choice.list().and_then(|l| {
+        ctx.view
+            .event
+            .elections
+            .get(election)
+            .and_then(|e| e.lists.get(l.get()))
+    });
+    match (choice, list) {
+        (Choice::List(_), Some(_)) => wrap.push(ctx.t(Text::ListVote), emit),
+        (Choice::Preferences { candidates, .. }, Some(l)) => {
+            let mut token: String<LINE_BYTES> = String::new();
+            let _ = write!(token, "{} {}:", candidates.len(), ctx.t(Text::Preferences));
+            wrap.push(&token, emit);
+            let last = usize::try_from(candidates.len())
+                .unwrap_or(usize::MAX)
+                .saturating_sub(1);
+            for (n, index) in candidates.iter().enumerate() {
+                token.clear();
+                if names {
+                    if let Some(c) = l.candidates.get(index) {
+                        let _ = token.push_str(c.name);
+                    }
+                } else {
+                    let _ = write!(token, "{}", index.saturating_add(1));
+                }
+                if n < last {
+                    let _ = token.push(',');
+                }
+                wrap.push(&token, emit);
+            }
+        }
+        _ => {}
+    }
+    wrap.finish(emit)
 }
 
 fn review(ctx: &Ctx<'_>, p: &mut dyn Painter, choices: &[Choice]) {
     title(ctx, p, ctx.t(Text::Review));
-    let grid = review_grid(ctx.view.large);
-    let per_page = grid.capacity();
-    let first = ctx.page().saturating_mul(per_page);
-    for (slot, (election, choice)) in choices
-        .iter()
-        .enumerate()
-        .skip(first)
-        .take(per_page)
-        .enumerate()
-    {
-        let row = grid.cell(slot);
-        p.fill(row, ctx.theme.button_alt);
-        let change_w = 184u32;
-        let text_w = row.size.width.saturating_sub(change_w).saturating_sub(8);
-        let half = row.size.height >> 1;
-        let (l1, l2) = choice_lines(ctx, election, choice);
+    let plan = review_plan(ctx.view, choices);
+    let page = ctx.page();
+    let text_w = review_text_w();
+    let line_h = ctx.line_h();
+    let mark_h = mark_line_h(ctx);
+    let fg = ctx.theme.button_text;
+    for (election, (choice, row)) in choices.iter().zip(plan.iter()).enumerate() {
+        if row.page != page {
+            continue;
+        }
+        let area = rect(MARGIN_PX, row.y, WIDTH_PX.saturating_sub(16), row.height);
+        p.fill(area, ctx.theme.button_alt);
+        // The header and the marks, centred in the row.
+        let lines = review_marks(ctx, election, choice, row.names, &mut |_| {});
+        let content = line_h.saturating_add(lines.saturating_mul(mark_h));
+        let mut y = row
+            .y
+            .saturating_add(as_i32(row.height.saturating_sub(content) >> 1));
+        let header = review_header(ctx, election, choice);
+        let font = fit(&[ctx.bold(), Font::Bold, Font::Small], &header, text_w);
         p.text(
-            rect(row.top_left.x, row.top_left.y, text_w, half),
-            &l1,
-            ctx.bold(),
-            ctx.theme.button_text,
+            rect(MARGIN_PX, y, text_w, line_h),
+            &header,
+            font,
+            fg,
             Align::Left,
         );
-        p.text(
-            rect(
-                row.top_left.x,
-                row.top_left.y.saturating_add(as_i32(half)),
-                text_w,
-                half,
-            ),
-            &l2,
-            ctx.small(),
-            ctx.theme.button_text,
-            Align::Left,
-        );
+        y = y.saturating_add(as_i32(line_h));
+        review_marks(ctx, election, choice, row.names, &mut |s| {
+            p.text(
+                rect(MARGIN_PX, y, text_w, mark_h),
+                s,
+                ctx.small(),
+                fg,
+                Align::Left,
+            );
+            y = y.saturating_add(as_i32(mark_h));
+        });
         let change = rect(
-            row.top_left
+            area.top_left
                 .x
-                .saturating_add_unsigned(row.size.width)
-                .saturating_sub(as_i32(change_w)),
-            row.top_left.y,
-            change_w,
-            row.size.height,
+                .saturating_add_unsigned(area.size.width)
+                .saturating_sub(as_i32(CHANGE_W_PX)),
+            row.y,
+            CHANGE_W_PX,
+            row.height,
         );
         button(
             ctx,
@@ -1460,6 +2025,166 @@ fn closed(ctx: &Ctx<'_>, p: &mut dyn Painter, counters: Counters, ballots: &[usi
     );
 }
 
+/// One line of `height` pixels in a column at `x` of `width` pixels. Returns the y below
+/// it.
+fn column_line(
+    ctx: &Ctx<'_>,
+    p: &mut dyn Painter,
+    (x, y, width, height): (i32, i32, u32, u32),
+    s: &str,
+    font: Font,
+) -> i32 {
+    p.text(
+        rect(x, y, width, height),
+        s,
+        font,
+        ctx.theme.text,
+        Align::Left,
+    );
+    y.saturating_add(as_i32(height))
+}
+
+/// The first of `fonts` in which every text `each` yields fits `width` pixels (with
+/// padding), else the last: lines drawn as a block keep one face.
+fn fit_all<I: Iterator<Item = String<LINE_BYTES>>>(
+    fonts: &[Font],
+    width: u32,
+    each: impl Fn() -> I,
+) -> Font {
+    let room = width.saturating_sub(as_u32(painter::TEXT_PAD_PX).saturating_mul(2));
+    fonts
+        .iter()
+        .copied()
+        .find(|f| each().all(|s| f.drawn_width(&s).is_some_and(|w| w <= room)))
+        .or_else(|| fonts.last().copied())
+        .unwrap_or(Font::Small)
+}
+
+/// The opening report: the two fingerprints side by side (16 groups of 4 hex digits, four
+/// per line, as on the paper report), the counters and the zero ballots per election, and
+/// the hint to copy the fingerprints. *Print again* and *Continue* in the bar.
+fn opening_report(
+    ctx: &Ctx<'_>,
+    p: &mut dyn Painter,
+    image: &[u8; 32],
+    session: &[u8; 32],
+    counters: Counters,
+    ballots: &[usize],
+) {
+    title(ctx, p, ctx.t(Text::OpeningReport));
+    let column_w = WIDTH_PX.saturating_sub(32) >> 1;
+    let right_x = MARGIN_PX
+        .saturating_add(as_i32(column_w))
+        .saturating_add(16);
+    let full_w = WIDTH_PX.saturating_sub(16);
+    let as_line = |s: &str| {
+        let mut line: String<LINE_BYTES> = String::new();
+        let _ = line.push_str(s);
+        line
+    };
+    let fingerprints = [image, session];
+    let groups = fit_all(&[ctx.bold(), Font::Bold, Font::Small], column_w, || {
+        fingerprints
+            .into_iter()
+            .flat_map(|fp| crate::printout::fingerprint_lines(fp).map(|l| as_line(&l)))
+    });
+    let labels = fit_all(&[ctx.small(), Font::Small], column_w, || {
+        [Text::ImageFingerprint, Text::SessionFingerprint]
+            .into_iter()
+            .map(|key| as_line(ctx.t(key)))
+    });
+    let line_h = ctx.line_h();
+    let mut bottom = CONTENT_Y_PX;
+    for (x, label, fp) in [
+        (MARGIN_PX, Text::ImageFingerprint, image),
+        (right_x, Text::SessionFingerprint, session),
+    ] {
+        let mut y = column_line(
+            ctx,
+            p,
+            (x, CONTENT_Y_PX, column_w, line_h),
+            ctx.t(label),
+            labels,
+        );
+        for group in crate::printout::fingerprint_lines(fp) {
+            y = column_line(ctx, p, (x, y, column_w, line_h), &group, groups);
+        }
+        bottom = bottom.max(y);
+    }
+    // Below, across the width: the counters on one line, then one line per election
+    // with its ballots (zero); rows shrink, down to the small face's height, when the
+    // event has many elections, and the hint is left out when there is no room for it.
+    let mut counts: String<LINE_BYTES> = String::new();
+    for (i, (key, value)) in [
+        (Text::Activations, counters.activations),
+        (Text::Cast, counters.cast),
+        (Text::Cancelled, counters.cancelled),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sep = if i > 0 { "   " } else { "" };
+        let _ = write!(counts, "{sep}{}: {}", ctx.t(key), value);
+    }
+    let elections = || ctx.view.event.elections.iter().zip(ballots);
+    let ballots_line = |(e, count): (&crate::election::Election<'_>, &usize)| {
+        let mut s: String<LINE_BYTES> = String::new();
+        let _ = write!(
+            s,
+            "{}: {} {}",
+            e.names.show(ctx.view.language),
+            count,
+            ctx.t(Text::Ballots)
+        );
+        s
+    };
+    let small = fit_all(&[ctx.small(), Font::Small], full_w, || {
+        core::iter::once(counts.clone()).chain(elections().map(ballots_line))
+    });
+    let top = bottom.saturating_add(8);
+    let rows = u32::try_from(elections().count().saturating_add(1)).unwrap_or(1);
+    let row_h = span(top, CONTENT_BOTTOM_PX)
+        .checked_div(rows.max(1))
+        .unwrap_or(line_h)
+        .min(line_h)
+        .max(small.height());
+    let mut y = column_line(ctx, p, (MARGIN_PX, top, full_w, row_h), &counts, small);
+    for election in elections() {
+        y = column_line(
+            ctx,
+            p,
+            (MARGIN_PX, y, full_w, row_h),
+            &ballots_line(election),
+            small,
+        );
+    }
+    let hint_y = y.saturating_add(4);
+    if hint_y.saturating_add(as_i32(line_h)) <= CONTENT_BOTTOM_PX {
+        let font = fit(
+            &[ctx.small(), Font::Small],
+            ctx.t(Text::CopyFingerprints),
+            full_w,
+        );
+        line(ctx, p, hint_y, ctx.t(Text::CopyFingerprints), font);
+    }
+    button(
+        ctx,
+        p,
+        Element::PrintAgain,
+        bar(Slot::Left),
+        ctx.t(Text::PrintAgain),
+        false,
+    );
+    button(
+        ctx,
+        p,
+        Element::Continue,
+        bar(Slot::Right),
+        ctx.t(Text::Continue),
+        true,
+    );
+}
+
 fn halted(ctx: &Ctx<'_>, p: &mut dyn Painter, reason: HaltReason, code: u16) {
     let mut head: String<LINE_BYTES> = String::new();
     let _ = write!(head, "{} E{}", ctx.t(Text::Error), code);
@@ -1471,27 +2196,57 @@ fn halted(ctx: &Ctx<'_>, p: &mut dyn Painter, reason: HaltReason, code: u16) {
         Font::Title
     };
     p.text(area, &head, font, ctx.theme.notice_text, Align::Left);
-    let explanation = match reason {
-        HaltReason::MemoryIntegrity => Text::HaltMemory,
-        HaltReason::MediaFailure => Text::HaltMedia,
-        _ => Text::HaltDevice,
-    };
-    let y = paragraph(
+    let (explanation, action) = halt_texts(reason, code);
+    let mut y = paragraph(
         ctx,
         p,
-        CONTENT_Y_PX.saturating_add(20),
+        CONTENT_Y_PX.saturating_add(12),
         ctx.t(explanation),
         ctx.bold(),
+        ctx.theme.text,
+    );
+    y = paragraph(
+        ctx,
+        p,
+        y.saturating_add(12),
+        ctx.t(action),
+        ctx.body(),
         ctx.theme.text,
     );
     paragraph(
         ctx,
         p,
-        y.saturating_add(16),
-        ctx.t(Text::HaltAction),
+        y.saturating_add(12),
+        ctx.t(Text::HaltCallPresident),
         ctx.body(),
         ctx.theme.text,
     );
+}
+
+/// Results media codes ([`crate::media::VolumeError::code`]): no media inserted.
+const MEDIA_MISSING_CODE: u16 = 601;
+/// Results media codes of media that is not this station's: blank and not initialised,
+/// unrecognised, unknown version, damaged superblock, another event or station, too small,
+/// slots too small, swapped during the session.
+const MEDIA_FOREIGN_CODES: [u16; 9] = [602, 603, 604, 605, 606, 607, 608, 609, 614];
+/// Results media code: every area is taken.
+const MEDIA_FULL_CODE: u16 = 610;
+/// Codes of sealing (7xx) and of the record body (8xx): faults of the software itself.
+const FIRMWARE_FAULT_CODES: core::ops::Range<u16> = 700..900;
+
+/// What an error screen says: why the terminal stopped, and what the president does.
+fn halt_texts(reason: HaltReason, code: u16) -> (Text, Text) {
+    match reason {
+        HaltReason::MemoryIntegrity => (Text::HaltMemory, Text::ActionMemory),
+        HaltReason::MediaFailure => match code {
+            MEDIA_MISSING_CODE => (Text::HaltMediaMissing, Text::ActionInsertMedia),
+            MEDIA_FULL_CODE => (Text::HaltMediaFull, Text::ActionNewMedia),
+            c if MEDIA_FOREIGN_CODES.contains(&c) => (Text::HaltMediaForeign, Text::ActionOwnMedia),
+            c if FIRMWARE_FAULT_CODES.contains(&c) => (Text::HaltFirmware, Text::HaltAction),
+            _ => (Text::HaltMedia, Text::ActionKeepMedia),
+        },
+        _ => (Text::HaltDevice, Text::HaltAction),
+    }
 }
 
 #[cfg(test)]
@@ -1527,9 +2282,71 @@ mod tests {
     }
 
     #[test]
+    fn error_screens_tell_media_problems_apart() {
+        use crate::media::VolumeError;
+        use crate::record::RecordError;
+        use crate::seal::{Identifier, SealError};
+        let id = |s| Identifier::new(s).unwrap();
+        let media = |e: VolumeError| halt_texts(HaltReason::MediaFailure, e.code());
+        assert_eq!(media(VolumeError::Missing).0, Text::HaltMediaMissing);
+        assert_eq!(media(VolumeError::Full { areas: 4 }).0, Text::HaltMediaFull);
+        for foreign in [
+            VolumeError::Blank,
+            VolumeError::Unrecognised,
+            VolumeError::UnsupportedVersion { version: 9 },
+            VolumeError::CorruptSuperblock { field: "crc" },
+            VolumeError::ForeignEvent {
+                expected: id("A"),
+                found: id("B"),
+            },
+            VolumeError::ForeignStation {
+                expected: id("A"),
+                found: id("B"),
+            },
+            VolumeError::TooSmall {
+                sectors: 2,
+                needed: 9,
+            },
+            VolumeError::SlotTooSmall {
+                capacity: 1,
+                needed: 2,
+            },
+            VolumeError::MediaChanged,
+        ] {
+            assert_eq!(
+                media(foreign),
+                (Text::HaltMediaForeign, Text::ActionOwnMedia)
+            );
+        }
+        for failing in [
+            VolumeError::WriteFailed { sector: 3 },
+            VolumeError::ReadFailed { sector: 3 },
+            VolumeError::VerifyFailed { sector: 3 },
+            VolumeError::PowerLost,
+        ] {
+            assert_eq!(media(failing), (Text::HaltMedia, Text::ActionKeepMedia));
+        }
+        for firmware in [
+            RecordError::NoBuffers.code(),
+            RecordError::Seal(SealError::ZeroGeneration).code(),
+        ] {
+            let texts = halt_texts(HaltReason::MediaFailure, firmware);
+            assert_eq!(texts.0, Text::HaltFirmware);
+        }
+        assert_eq!(
+            halt_texts(HaltReason::MemoryIntegrity, 510),
+            (Text::HaltMemory, Text::ActionMemory)
+        );
+        assert_eq!(
+            halt_texts(HaltReason::DeviceFailure, 530).0,
+            Text::HaltDevice
+        );
+    }
+
+    #[test]
     fn grids_keep_targets_large_enough() {
         for large in [false, true] {
-            for grid in [list_grid(large), candidate_grid(large), review_grid(large)] {
+            for grid in [list_grid(large), candidate_grid(large)] {
                 for i in 0..grid.capacity() {
                     let cell = grid.cell(i);
                     assert!(cell.size.height >= MIN_TARGET_PX, "{cell:?}");
