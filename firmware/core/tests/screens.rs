@@ -221,6 +221,39 @@ fn pin_wrong(t: &mut Tour) {
     assert!(t.text().contains("E200"), "{}", t.text());
 }
 
+/// Input that starts work the app finishes in ticks (a PIN check, a record write): handled
+/// without running the ticks, so the screen shown meanwhile can be checked.
+fn start_only(t: &mut Tour, input: InputEvent) {
+    let Terminal { app, rig } = &mut t.terminal;
+    app.handle(input, &mut rig.devices()).unwrap();
+    assert!(app.busy(), "{input:?} started no work");
+}
+
+/// The PIN being checked, part way: the progress bar and the cancel button.
+fn pin_checking(t: &mut Tour) {
+    t.large_here();
+    t.op(OperatorKey::OpenPoll);
+    for d in PIN.chars() {
+        t.tap(&format!("pin-{d}"));
+    }
+    let ok = t.tap_event("pin-ok");
+    start_only(t, ok);
+    let Terminal { app, rig } = &mut t.terminal;
+    for _ in 0..3 {
+        rig.clock.advance_ms(100);
+        app.tick(&mut rig.devices()).unwrap();
+    }
+    assert!(app.pin_checking(), "the check takes more than three ticks");
+}
+
+/// The confirmed ballot being sealed and written, before "vote recorded".
+fn recording(t: &mut Tour) {
+    t.vote_to_review();
+    t.large_here();
+    let confirm = t.tap_event("confirm");
+    start_only(t, confirm);
+}
+
 fn opening_report(t: &mut Tour) {
     t.large_here();
     t.open_poll();
@@ -428,6 +461,7 @@ const CASES: &[Case] = &[
     official(case("boot", boot)),
     case("pin_open", pin_open),
     case("pin_wrong", pin_wrong),
+    case("pin_checking", pin_checking),
     official(case("opening_report", opening_report)),
     official(case("waiting", waiting)),
     case("language", language),
@@ -439,6 +473,11 @@ const CASES: &[Case] = &[
     official(case("review", review)),
     case("review_long", review_long),
     case("change", change),
+    // A screen of a few hundred milliseconds, without the toggle (the voter's mode stays).
+    Case {
+        large: false,
+        ..case("recording", recording)
+    },
     official(case("recorded", recorded)),
     case("cancelled", cancelled),
     case("pin_close", pin_close),

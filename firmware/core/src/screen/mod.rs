@@ -1039,7 +1039,7 @@ fn compose(view: &View<'_>, p: &mut dyn Painter) {
             title(&ctx, p, ctx.t(Text::PoweredOff));
         }
     }
-    if !matches!(view.screen, Screen::PoweredOff | Screen::Busy { .. }) {
+    if has_toggle(view) {
         let toggle = rect(TOGGLE_X_PX, TITLE_Y_PX, TOGGLE_W_PX, TITLE_H_PX);
         button(
             &ctx,
@@ -1076,10 +1076,20 @@ fn band(ctx: &Ctx<'_>, p: &mut dyn Painter) {
     p.text(area, &line, Font::Small, th.band_text, Align::Center);
 }
 
-/// The title bar, or the notice in its place.
+/// Whether the screen has the large-text toggle at the right of its title bar.
+fn has_toggle(view: &View<'_>) -> bool {
+    !matches!(view.screen, Screen::PoweredOff | Screen::Busy { .. })
+}
+
+/// The title bar, or the notice in its place; the whole width where there is no toggle.
 fn title(ctx: &Ctx<'_>, p: &mut dyn Painter, s: &str) {
     let th = ctx.theme;
-    let area = rect(0, TITLE_Y_PX, as_u32(TOGGLE_X_PX), TITLE_H_PX);
+    let width = if has_toggle(ctx.view) {
+        as_u32(TOGGLE_X_PX)
+    } else {
+        WIDTH_PX
+    };
+    let area = rect(0, TITLE_Y_PX, width, TITLE_H_PX);
     let font = if ctx.view.large {
         Font::LargeTitle
     } else {
