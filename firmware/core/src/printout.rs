@@ -27,6 +27,7 @@ use heapless::String;
 use qrcodegen_no_heap::{Mask, QrCode, QrCodeEcc, Version};
 use u8g2_fonts::types::{FontColor, HorizontalAlignment, VerticalPosition};
 use u8g2_fonts::{fonts, FontRenderer};
+use zeroize::Zeroize;
 
 /// Raster lines rendered at a time: the tallest item (a title line) fits.
 pub const BAND_ROWS: usize = 48;
@@ -694,43 +695,9 @@ impl<'p> Sheet<'p> {
         self.blank(RULE_GAP_PX)
     }
 
-    /// A QR code of `content` (error correction level M or better, mask [`QR_MASK`]),
-    /// centred, with its quiet zone, modules of [`QR_MIN_MODULE_PX`]..=[`QR_MAX_MODULE_PX`]
-    /// pixels.
-    pub(crate) fn qr(&mut self, content: &str) -> Result<(), PrintError> {
-        if !self.begin_item() {
-            return Ok(());
-        }
-        let mut temp = [0u8; QR_BUFFER_BYTES];
-        let mut out = [0u8; QR_BUFFER_BYTES];
-        let too_large = PrintError::QrTooLarge {
-            chars: content.len(),
-        };
-        let code = QrCode::encode_text(
-            content,
-            &mut temp,
-            &mut out,
-            QrCodeEcc::Medium,
-            Version::MIN,
-            Version::new(QR_MAX_VERSION),
-            Some(QR_MASK_PATTERN),
-            true,
-        )
-        .map_err(|_| too_large)?;
-        let size = u32::try_from(code.size()).map_err(|_| too_large)?;
-        let total = size.saturating_add(QR_QUIET_MODULES.saturating_mul(2));
-        let module = WIDTH_PX
-            .checked_div(total)
-            .unwrap_or(0)
-            .min(QR_MAX_MODULE_PX);
-        if module < QR_MIN_MODULE_PX {
-            return Err(too_large);
-        }
-        let left = WIDTH_PX.saturating_sub(size.saturating_mul(module)) >> 1;
+    /// The QR code's rows, printed (within an item).
+    fn qr_rows(&mut self, code: &QrCode<'_>, module: u32, left: u32) -> Result<(), PrintError> {
         let module_rows = usize::try_from(module).unwrap_or(0);
-        let quiet_rows = usize::try_from(QR_QUIET_MODULES.saturating_mul(module)).unwrap_or(0);
-        self.keep_marked()?;
-        self.blank(quiet_rows)?;
         for y in 0..code.size() {
             if !self.visible(module_rows) {
                 self.advance(module_rows);
@@ -751,8 +718,68 @@ impl<'p> Sheet<'p> {
                 self.line_out(&line)?;
             }
         }
+        Ok(())
+    }
+
+    /// A QR code of `content` (error correction level M or better, mask [`QR_MASK`]),
+    /// centred, with its quiet zone, modules of [`QR_MIN_MODULE_PX`]..=[`QR_MAX_MODULE_PX`]
+    /// pixels.
+    pub(crate) fn qr(&mut self, content: &str) -> Result<(), PrintError> {
+        if !self.begin_item() {
+            return Ok(());
+        }
+        let mut temp = [0u8; QR_BUFFER_BYTES];
+        let mut out = [0u8; QR_BUFFER_BYTES];
+        let result = self.qr_in(content, &mut temp, &mut out);
+        // The buffers held the content: a ticket's ballots.
+        temp.zeroize();
+        out.zeroize();
+        result
+    }
+
+    fn qr_in(
+        &mut self,
+        content: &str,
+        temp: &mut [u8; QR_BUFFER_BYTES],
+        out: &mut [u8; QR_BUFFER_BYTES],
+    ) -> Result<(), PrintError> {
+        let too_large = PrintError::QrTooLarge {
+            chars: content.len(),
+        };
+        let code = QrCode::encode_text(
+            content,
+            temp,
+            out,
+            QrCodeEcc::Medium,
+            Version::MIN,
+            Version::new(QR_MAX_VERSION),
+            Some(QR_MASK_PATTERN),
+            true,
+        )
+        .map_err(|_| too_large)?;
+        let size = u32::try_from(code.size()).map_err(|_| too_large)?;
+        let total = size.saturating_add(QR_QUIET_MODULES.saturating_mul(2));
+        let module = WIDTH_PX
+            .checked_div(total)
+            .unwrap_or(0)
+            .min(QR_MAX_MODULE_PX);
+        if module < QR_MIN_MODULE_PX {
+            return Err(too_large);
+        }
+        let left = WIDTH_PX.saturating_sub(size.saturating_mul(module)) >> 1;
+        let quiet_rows = usize::try_from(QR_QUIET_MODULES.saturating_mul(module)).unwrap_or(0);
+        self.keep_marked()?;
+        self.blank(quiet_rows)?;
+        self.qr_rows(&code, module, left)?;
         // The code is printed whole before a watermark may follow.
         self.blank(quiet_rows)
+    }
+}
+
+impl Drop for Sheet<'_> {
+    fn drop(&mut self) {
+        // The band held the last rendered line (a ticket's choices).
+        self.band.lines.zeroize();
     }
 }
 

@@ -466,8 +466,23 @@ impl Ticket {
     pub fn encode_text(&self) -> String<MAX_TICKET_TEXT_BYTES> {
         let mut out: String<MAX_TICKET_TEXT_BYTES> = String::new();
         let _ = out.push_str(TICKET_PREFIX);
-        base32_encode(self.as_bytes(), &mut out);
+        base32_encode(self.as_bytes(), |c| {
+            let _ = out.push(char::from(c));
+        });
         out
+    }
+
+    /// The QR text in a buffer zeroized on drop (it spells the ballots), for printing.
+    fn qr_text(&self) -> QrText {
+        let mut text = QrText {
+            bytes: [0; MAX_TICKET_TEXT_BYTES],
+            len: 0,
+        };
+        for &c in TICKET_PREFIX.as_bytes() {
+            text.push(c);
+        }
+        base32_encode(self.as_bytes(), |c| text.push(c));
+        text
     }
 
     /// Print the ticket: the title, the choices per election in `language` (in ASCII),
@@ -496,7 +511,7 @@ impl Ticket {
         max_rows: u32,
     ) -> Result<Printed, PrintError> {
         self.check(event)?;
-        let qr_text = self.encode_text();
+        let qr_text = self.qr_text();
         let t = |key| text(language, key);
         let mut sheet = Sheet::start(printer, event.mode == Mode::Training, at, max_rows)?;
         sheet.text(
@@ -544,9 +559,34 @@ impl Ticket {
             sheet.space(8)?;
         }
         sheet.rule()?;
-        sheet.qr(&qr_text)?;
+        sheet.qr(qr_text.as_str())?;
         sheet.text(&ascii(t(Text::TicketHint)), PrintFont::Small, Align::Center)?;
         sheet.finish()
+    }
+}
+
+/// A ticket's QR text (ASCII), zeroized on drop.
+struct QrText {
+    bytes: [u8; MAX_TICKET_TEXT_BYTES],
+    len: usize,
+}
+
+impl QrText {
+    fn push(&mut self, c: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = c;
+            self.len = self.len.saturating_add(1);
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(self.bytes.get(..self.len).unwrap_or(&[])).unwrap_or("")
+    }
+}
+
+impl Drop for QrText {
+    fn drop(&mut self) {
+        self.bytes.zeroize();
     }
 }
 
@@ -632,25 +672,27 @@ pub fn ascii(s: &str) -> String<LINE_BYTES> {
     out
 }
 
-fn base32_encode<const N: usize>(bytes: &[u8], out: &mut String<N>) {
+/// Base32 of `bytes` (no padding), one ASCII character at a time into `out`.
+fn base32_encode(bytes: &[u8], mut out: impl FnMut(u8)) {
     let mut buffer: u32 = 0;
     let mut bits: u32 = 0;
     let symbol = |value: u32| {
         let index = usize::try_from(value & 0x1F).unwrap_or(0);
-        char::from(BASE32_ALPHABET.get(index).copied().unwrap_or(b'A'))
+        BASE32_ALPHABET.get(index).copied().unwrap_or(b'A')
     };
     for &byte in bytes {
         buffer = (buffer << 8) | u32::from(byte);
         bits = bits.saturating_add(8);
         while bits >= BASE32_BITS {
             bits = bits.saturating_sub(BASE32_BITS);
-            let _ = out.push(symbol(buffer >> bits));
+            out(symbol(buffer >> bits));
         }
         buffer &= (1u32 << bits).wrapping_sub(1);
     }
     if bits > 0 {
-        let _ = out.push(symbol(buffer << BASE32_BITS.saturating_sub(bits)));
+        out(symbol(buffer << BASE32_BITS.saturating_sub(bits)));
     }
+    buffer.zeroize();
 }
 
 /// Decode canonical base32 into `out`; returns the byte count.
@@ -726,7 +768,7 @@ mod tests {
             (b"foobar", "MZXW6YTBOI"),
         ] {
             let mut out: String<32> = String::new();
-            base32_encode(bytes, &mut out);
+            base32_encode(bytes, |c| out.push(char::from(c)).unwrap());
             assert_eq!(out.as_str(), text);
             assert_eq!(out.len(), base32_len(bytes.len()));
             let mut back = [0u8; 16];
@@ -822,7 +864,7 @@ mod tests {
         let text_of = |bytes: &[u8]| {
             let mut out = String::<512>::new();
             out.push_str(TICKET_PREFIX).unwrap();
-            base32_encode(bytes, &mut out);
+            base32_encode(bytes, |c| out.push(char::from(c)).unwrap());
             out
         };
         let original = t.as_bytes().to_vec();
@@ -1011,7 +1053,9 @@ mod tests {
     fn qr_of(len: usize) -> (u8, i32) {
         let mut text: String<MAX_TICKET_TEXT_BYTES> = String::new();
         text.push_str(TICKET_PREFIX).unwrap();
-        base32_encode(&std::vec![0xA5u8; len], &mut text);
+        base32_encode(&std::vec![0xA5u8; len], |c| {
+            text.push(char::from(c)).unwrap()
+        });
         let mut temp = [0u8; crate::printout::QR_BUFFER_BYTES];
         let mut out = [0u8; crate::printout::QR_BUFFER_BYTES];
         let code = qrcodegen_no_heap::QrCode::encode_text(
@@ -1050,7 +1094,7 @@ mod tests {
         #[test]
         fn base32_round_trip(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let mut out: String<512> = String::new();
-            base32_encode(&bytes, &mut out);
+            base32_encode(&bytes, |c| out.push(char::from(c)).unwrap());
             prop_assert_eq!(out.len(), base32_len(bytes.len()));
             let mut back = [0u8; 256];
             let n = base32_decode(out.as_bytes(), &mut back).unwrap();
