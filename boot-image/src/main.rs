@@ -272,11 +272,19 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Replace `path` with `bytes` atomically: write a temporary file beside it, flush it to
-/// disk, then rename it over `path`. A crash leaves either the old or the new file.
+/// Replace `path` with `bytes` atomically (images are rebuilt and signed in place).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_file(path, bytes, true)
+}
+
+/// Write `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then
+/// renamed over `path` (`replace`) or linked into place, which never replaces an existing
+/// file, even one created while we wrote. File systems without links (FAT sticks) fall back
+/// to a rename after checking the name is still free. A crash leaves the old file or the
+/// new one, never a partial file under the name.
+fn write_file(path: &Path, bytes: &[u8], replace: bool) -> Result<(), Failure> {
     use std::io::Write;
-    let fail = |e: std::io::Error| Failure::Input(format!("{}: {}", path.display(), io_reason(&e)));
+    let fail = |e: &std::io::Error| Failure::Input(format!("{}: {}", path.display(), io_reason(e)));
     let name = path
         .file_name()
         .ok_or_else(|| Failure::Input(format!("{}: not a file name", path.display())))?;
@@ -284,18 +292,40 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     temp_name.push(name);
     temp_name.push(format!(".tmp-{}", std::process::id()));
     let temp = path.with_file_name(temp_name);
-    let result = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if let Err(e) = result {
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    if let Err(e) = written {
         let _ = std::fs::remove_file(&temp);
-        return Err(fail(e));
+        return Err(fail(&e));
+    }
+    let placed = if replace {
+        std::fs::rename(&temp, path)
+    } else {
+        match std::fs::hard_link(&temp, path) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&temp);
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
+            Err(_) if !path.exists() => std::fs::rename(&temp, path),
+            Err(e) => Err(e),
+        }
+    };
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&temp);
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(Failure::Input(format!(
+                "{}: already exists; give --force to replace it",
+                path.display()
+            )));
+        }
+        return Err(fail(&e));
     }
     Ok(())
 }

@@ -1043,49 +1043,6 @@ fn show_session(
     Ok(())
 }
 
-/// Create `path` with `bytes` atomically: a temporary file beside it, flushed, then linked
-/// (never over an existing file) or, with `replace`, renamed over it.
-fn write_new(path: &Path, bytes: &[u8], replace: bool) -> Result<(), Failure> {
-    let fail = |e: &std::io::Error| Failure::Input(format!("{}: {}", path.display(), io_reason(e)));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Failure::Input(format!("{}: not a file name", path.display())))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp-{}", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        });
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(fail(&e));
-    }
-    let placed = if replace {
-        std::fs::rename(&temp, path)
-    } else {
-        let linked = std::fs::hard_link(&temp, path);
-        let _ = std::fs::remove_file(&temp);
-        linked
-    };
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(&temp);
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(Failure::Input(format!(
-                "{}: already exists; give --force to replace it",
-                path.display()
-            )));
-        }
-        return Err(fail(&e));
-    }
-    Ok(())
-}
-
 fn write_tally(
     args: &TallyArgs,
     image: &Image<'_>,
@@ -1129,9 +1086,9 @@ fn write_tally(
         for problem in problems {
             let _ = writeln!(text, "{}", problem.line());
         }
-        write_new(&skipped_path, text.as_bytes(), args.force)?;
+        crate::write_file(&skipped_path, text.as_bytes(), args.force)?;
     }
-    write_new(out, tally.to_json().as_bytes(), args.force)?;
+    crate::write_file(out, tally.to_json().as_bytes(), args.force)?;
     println!(
         "wrote {}: station {station}, {} session(s) from {} file(s), cast {}",
         out.display(),

@@ -6,7 +6,7 @@
 //! station twice, different events) stops the command with exit 1 and names both files.
 
 use std::io::{IsTerminal, Write as _};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use boot_image::export::{self, ExportFormat};
 use boot_image::results::{aggregate, Results, TallyFile};
@@ -165,7 +165,7 @@ pub fn export(args: &ExportArgs) -> Result<(), Failure> {
         FileFormat::Eml => ExportFormat::Eml,
     };
     let bytes = export::export(&results, format);
-    write_new(&args.out, bytes.as_bytes(), args.force)?;
+    crate::write_file(&args.out, bytes.as_bytes(), args.force)?;
     println!(
         "wrote {}: event {}, {} station(s), {} contest(s), {} anomaly flag(s)",
         args.out.display(),
@@ -178,56 +178,4 @@ pub fn export(args: &ExportArgs) -> Result<(), Failure> {
         eprintln!("warning: {anomaly}");
     }
     finish(skipped)
-}
-
-/// Write `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then
-/// linked (or, with `force`, renamed) into place. Without `force` an existing file is never
-/// replaced, even one created while we wrote.
-fn write_new(path: &Path, bytes: &[u8], force: bool) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::Input(format!("{}: {}", path.display(), io_reason(&e)));
-    let name = path
-        .file_name()
-        .ok_or_else(|| Failure::Input(format!("{}: not a file name", path.display())))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp-{}", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    let written = (|| {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&temp);
-        return Err(fail(e));
-    }
-    let placed = if force {
-        std::fs::rename(&temp, path)
-    } else {
-        // A hard link never replaces an existing file. File systems without links (FAT
-        // sticks) fall back to a rename after checking the name is still free.
-        match std::fs::hard_link(&temp, path) {
-            Ok(()) => {
-                let _ = std::fs::remove_file(&temp);
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(e),
-            Err(_) if !path.exists() => std::fs::rename(&temp, path),
-            Err(e) => Err(e),
-        }
-    };
-    if let Err(e) = placed {
-        let _ = std::fs::remove_file(&temp);
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(Failure::Input(format!(
-                "{}: already exists; give --force to replace it",
-                path.display()
-            )));
-        }
-        return Err(fail(e));
-    }
-    Ok(())
 }
