@@ -13,7 +13,7 @@ use firmware::ballot::{CandidateSet, Choice, ListIndex};
 use firmware::election::Event;
 use firmware::hal::doubles::{RamMedia, SeededEntropy};
 use firmware::hal::SECTOR_SIZE_BYTES;
-use firmware::media::SLOT_LABEL;
+use firmware::media::slot_checksum;
 use firmware::record::{RecordBody, RecordContent, RecordScratch, Recorder, RecorderSetup};
 use firmware::seal::PollState;
 use firmware::store::BallotStore;
@@ -676,11 +676,8 @@ fn forge_record(media: &mut [u8], area: usize) {
     let len = u32_at(media, header + 37) as usize;
     let record = header + SECTOR_SIZE_BYTES;
     media[record + len / 2] ^= 0x01;
-    let mut hash = ring::digest::Context::new(&ring::digest::SHA256);
-    hash.update(SLOT_LABEL);
-    hash.update(&media[header..header + 41]);
-    hash.update(&media[record..record + len]);
-    media[header + 41..header + 73].copy_from_slice(hash.finish().as_ref());
+    let sum = slot_checksum(&media[header..header + 41], &media[record..record + len]);
+    media[header + 41..header + 49].copy_from_slice(&sum);
 }
 
 #[test]

@@ -125,6 +125,32 @@ fn power_off_leaves_no_entropy_or_pin_in_memory() {
             );
         }
     }
+    // What the firmware derives from a secret seed: an Ed25519 key pair expands its seed to
+    // SHA-512(seed) = clamped scalar || nonce prefix, and ring's key pair (which does not
+    // zeroize) held them on the payload's stack at every signature. None of it may survive.
+    let mut derived = 0;
+    for start in (0..entropy.len().saturating_sub(31)).step_by(16) {
+        let seed = &entropy[start..start + 32];
+        if is_public(&seed[..16]) || is_public(&seed[16..]) {
+            continue;
+        }
+        let expanded = ring::digest::digest(&ring::digest::SHA512, seed);
+        let expanded = expanded.as_ref();
+        // Scalar bytes 1..17 (untouched by clamping), then the prefix's two halves.
+        for (what, part) in [
+            ("scalar", &expanded[1..17]),
+            ("nonce prefix", &expanded[32..48]),
+            ("nonce prefix", &expanded[48..64]),
+        ] {
+            derived += 1;
+            assert_eq!(
+                machine.find_in_memory(part),
+                None,
+                "the Ed25519 {what} expanded from the entropy at byte {start} survived power-off"
+            );
+        }
+    }
+    assert!(derived >= 3, "the session key's expansion was checked");
 }
 
 #[test]

@@ -18,7 +18,7 @@
 
 use boot_image::records::{self, Expected, RecordError};
 use firmware::hal::SECTOR_SIZE_BYTES;
-use firmware::media::{SLOT_LABEL, SUPERBLOCK_LABEL};
+use firmware::media::{slot_checksum, SUPERBLOCK_LABEL};
 use firmware::record::RecordBody;
 use firmware::seal;
 use firmware::store::BallotStore;
@@ -37,7 +37,7 @@ const AREA_COUNT_AT: usize = 96;
 /// Slot header: checksummed fields, `record_len` offset, checksum end.
 const SLOT_FIELDS_BYTES: usize = 41;
 const SLOT_LEN_AT: usize = 37;
-const SLOT_CHECKSUM_END: usize = 73;
+const SLOT_CHECKSUM_END: usize = 49;
 /// Most areas a media has.
 const MAX_AREAS: usize = 64;
 
@@ -140,7 +140,7 @@ fn fix_checksums(media: &mut [u8]) -> Option<()> {
                 continue;
             };
             let fields = media.get(header..header.checked_add(SLOT_FIELDS_BYTES)?)?;
-            let sum = sha256(&[SLOT_LABEL, fields, bytes]);
+            let sum = slot_checksum(fields, bytes);
             media
                 .get_mut(
                     header.checked_add(SLOT_FIELDS_BYTES)?
