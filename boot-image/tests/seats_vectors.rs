@@ -131,6 +131,7 @@ vector_tests! {
     be_2024_chamber_hainaut => "be-2024-chamber-hainaut.vector",
     be_2024_chamber_hainaut_no_threshold => "be-2024-chamber-hainaut-no-threshold.vector",
     be_2024_chamber_liege => "be-2024-chamber-liege.vector",
+    be_2006_municipal_tintigny => "be-2006-municipal-tintigny.vector",
     textbook_dhondt => "textbook-dhondt.vector",
     textbook_imperiali => "textbook-imperiali.vector",
     tie_larger_votes => "tie-larger-votes.vector",

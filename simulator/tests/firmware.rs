@@ -104,7 +104,24 @@ fn power_off_leaves_no_entropy_or_pin_in_memory() {
     // the results media's superblock), the session key seed and each record's ephemeral
     // X25519 key (secret). Secret bytes must be gone from RAM after power-off.
     let entropy = machine.devices().entropy_record.clone().unwrap();
+    // The payload's stack: addresses 0 .. 1 MiB (`-zstack-size=1048576`, stack first), of
+    // which power-off zeroes all but the top 16 KiB (`firmware/wasm/src/lib.rs`,
+    // `STACK_BYTES`, `STACK_SCRUB_MARGIN_BYTES`). Voting left frames behind in it.
+    const SCRUBBED: std::ops::Range<usize> = 0..(1 << 20) - 16 * 1024;
+    let used = |machine: &simulator::machine::Machine| {
+        machine.memory()[SCRUBBED]
+            .iter()
+            .filter(|&&b| b != 0)
+            .count()
+    };
+    let before = used(&machine);
+    assert!(before > 1_000, "the vote left {before} nonzero stack bytes");
     machine.power_off().unwrap();
+    assert_eq!(
+        used(&machine),
+        0,
+        "stack bytes left after power-off ({before} before)"
+    );
     let on_media = std::fs::read(media.path().join("results.img")).unwrap();
     let is_public = |window: &[u8]| on_media.windows(window.len()).any(|w| w == window);
     let secret_chunks = entropy

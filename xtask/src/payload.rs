@@ -86,7 +86,14 @@ pub fn build(workspace_root: &Path, target_dir: &Path) -> Result<PathBuf, String
         .arg(&manifest)
         .current_dir(workspace_root);
     let prefixes = remapped_prefixes(workspace_root, &cross_dir);
-    let mut rustflags = vec!["-C".to_owned(), "debuginfo=0".to_owned()];
+    // The stack size is stated, not left to the linker's default: the payload zeroes its
+    // whole stack at power-off (`firmware/wasm/src/lib.rs`, `STACK_BYTES`).
+    let mut rustflags = vec![
+        "-C".to_owned(),
+        "debuginfo=0".to_owned(),
+        "-C".to_owned(),
+        "link-arg=-zstack-size=1048576".to_owned(),
+    ];
     let mut cflags = String::new();
     for (from, to) in &prefixes {
         rustflags.push(format!("--remap-path-prefix={}={to}", from.display()));

@@ -282,7 +282,7 @@ pub extern "C" fn firmware_power_fail() {
 }
 
 /// ABI: orderly power-off: the app wipes the store, the session and the framebuffer; the
-/// payload then wipes its own buffers (boot block, text).
+/// payload then wipes its own buffers (boot block, text) and its stack.
 #[allow(unsafe_code)] // `no_mangle`: the export name is the ABI.
 #[no_mangle]
 pub extern "C" fn firmware_power_off() {
@@ -291,6 +291,28 @@ pub extern "C" fn firmware_power_off() {
         STATUS_OK
     });
     wipe_buffers();
+    scrub_stack();
+}
+
+/// Bytes of the payload's stack: `cargo xtask payload` links with `-zstack-size=1048576`,
+/// and wasm-ld puts the stack first, at addresses `0 .. STACK_BYTES`, growing down.
+pub const STACK_BYTES: usize = 1 << 20;
+/// The top of the stack the scrub leaves alone: the frames of the export that calls it,
+/// which hold nothing of a session by then.
+pub const STACK_SCRUB_MARGIN_BYTES: usize = 16 * 1024;
+
+/// Zero the stack below the caller's frame. Frames of earlier calls leave their locals
+/// behind: ring's key pairs and AEAD keys (which do not zeroize), ballot encodings and screen
+/// text. Called from an export, whose frames take less than the margin, it zeroes from the
+/// caller's frame down to below address `STACK_SCRUB_MARGIN_BYTES`, where no call ever
+/// reached; the power-off test (`simulator/tests/firmware.rs`) checks that every byte below
+/// `STACK_BYTES - STACK_SCRUB_MARGIN_BYTES` is zero afterwards.
+#[inline(never)]
+fn scrub_stack() {
+    let mut area = [0u64; (STACK_BYTES - STACK_SCRUB_MARGIN_BYTES) / 8];
+    // Volatile writes: not removed as dead stores.
+    area.zeroize();
+    core::hint::black_box(&area);
 }
 
 /// Zero the text buffer (it may hold screen text with choices).
