@@ -91,6 +91,33 @@ fn boots_opens_the_poll_and_shows_text() {
     assert!(machine.devices().printer.current.is_empty());
 }
 
+/// Nonzero bytes in the payload's stack: addresses 0 .. 1 MiB (`-zstack-size=1048576`,
+/// stack first), of which power-off and a power-fail notice zero all but the top 16 KiB
+/// (`firmware/wasm/src/lib.rs`, `STACK_BYTES`, `STACK_SCRUB_MARGIN_BYTES`).
+fn stack_in_use(machine: &simulator::machine::Machine) -> usize {
+    machine.memory()[..(1 << 20) - 16 * 1024]
+        .iter()
+        .filter(|&&b| b != 0)
+        .count()
+}
+
+#[test]
+#[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
+fn a_power_cut_notice_also_zeroes_the_stack() {
+    let media = tempfile::tempdir().unwrap();
+    let (mut machine, _) = simulator::power_on(&options([5; 32], &media)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    script::run(&mut machine, &script::parse(VOTE).unwrap(), out.path()).unwrap();
+    let before = stack_in_use(&machine);
+    assert!(before > 1_000, "the vote left {before} nonzero stack bytes");
+    machine.power_cut().unwrap();
+    assert_eq!(
+        stack_in_use(&machine),
+        0,
+        "stack bytes left after the power-fail notice"
+    );
+}
+
 #[test]
 #[ignore = "needs SIMULATOR_PAYLOAD (cargo xtask payload)"]
 fn power_off_leaves_no_entropy_or_pin_in_memory() {
@@ -104,21 +131,11 @@ fn power_off_leaves_no_entropy_or_pin_in_memory() {
     // the results media's superblock), the session key seed and each record's ephemeral
     // X25519 key (secret). Secret bytes must be gone from RAM after power-off.
     let entropy = machine.devices().entropy_record.clone().unwrap();
-    // The payload's stack: addresses 0 .. 1 MiB (`-zstack-size=1048576`, stack first), of
-    // which power-off zeroes all but the top 16 KiB (`firmware/wasm/src/lib.rs`,
-    // `STACK_BYTES`, `STACK_SCRUB_MARGIN_BYTES`). Voting left frames behind in it.
-    const SCRUBBED: std::ops::Range<usize> = 0..(1 << 20) - 16 * 1024;
-    let used = |machine: &simulator::machine::Machine| {
-        machine.memory()[SCRUBBED]
-            .iter()
-            .filter(|&&b| b != 0)
-            .count()
-    };
-    let before = used(&machine);
+    let before = stack_in_use(&machine);
     assert!(before > 1_000, "the vote left {before} nonzero stack bytes");
     machine.power_off().unwrap();
     assert_eq!(
-        used(&machine),
+        stack_in_use(&machine),
         0,
         "stack bytes left after power-off ({before} before)"
     );
