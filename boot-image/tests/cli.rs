@@ -1,73 +1,18 @@
 //! The `boot-image` command line, run as a user would: every exit code (0 ok, 1 verification
 //! failed, 2 usage or input error), key files, reproducible builds and in-place signing.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[macro_use]
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_boot-image");
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 /// A fixed build time for reproducible builds (2026-06-01T00:00:00Z).
 const EPOCH: &str = "1780272000";
 /// A minimal WebAssembly module (magic and version), standing in for the firmware payload.
 const PAYLOAD: &[u8] = b"\0asm\x01\0\0\0";
-
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("boot-image-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, contents: &[u8]) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Run the tool in `dir` without an inherited SOURCE_DATE_EPOCH.
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
-}
 
 fn demo_definition() -> String {
     std::fs::read_to_string(Path::new(ROOT).join("docs/examples/demo-election.toml")).unwrap()

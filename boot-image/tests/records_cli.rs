@@ -3,8 +3,12 @@
 //! seeded entropy): good runs, the fingerprint re-typing, bad files among good ones, several
 //! stations, torn and partial media, and the office key file left untouched.
 
+#[macro_use]
+mod common;
+
+use common::*;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use boot_image::keys::OfficeKey;
@@ -19,7 +23,6 @@ use firmware::seal::PollState;
 use firmware::store::BallotStore;
 use firmware::terminal::Counters;
 
-const BIN: &str = env!("CARGO_BIN_EXE_boot-image");
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 /// A fixed build time (2026-06-01T00:00:00Z).
 const EPOCH: &str = "1780272000";
@@ -29,68 +32,6 @@ const PAYLOAD: &[u8] = b"\0asm\x01\0\0\0";
 const MEDIA_BYTES: usize = 2 * 1024 * 1024;
 /// Groups blanked with `--blank-groups 3,9` (0-based).
 const GROUPS: (usize, usize) = (2, 8);
-
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("records-cli-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    // The tool may stop reading early (an error before the prompts): ignore a broken pipe.
-    let _ = input.write_all(stdin.as_bytes());
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    run_with_stdin(dir, args, "")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        stdout(output),
-        stderr(output)
-    );
-}
 
 /// The office's setup: an office key pair, a training image of the demo election signed by
 /// development authority key 1, and what the terminals need from the image.

@@ -3,8 +3,10 @@
 //! 2 usage or output error); a bad file is reported and skipped; exports never replace a
 //! file without `--force`; the EML export parses back with the totals.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[macro_use]
+mod common;
+
+use common::*;
 
 use boot_image::export::EML_NAMESPACE;
 use boot_image::fingerprint::fingerprint_groups;
@@ -12,53 +14,6 @@ use boot_image::tally::{
     CandidateTally, CounterTotals, ElectionTally, ListTally, SeatMethodName, SessionSummary,
     StationTally, TALLY_FORMAT_VERSION,
 };
-
-const BIN: &str = env!("CARGO_BIN_EXE_boot-image");
-
-/// A fresh directory for one test, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir =
-            std::env::temp_dir().join(format!("boot-image-results-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, contents: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, contents).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// A station with one Chamber election (Hainaut, 3 seats, D'Hondt, 5 %): `counts` gives
 /// each list's (list-only, preference ballots); the first candidate takes every
@@ -123,7 +78,7 @@ fn station(name: &str, seed: u8, event: &str, blank: u64, counts: &[(u64, u64)])
 fn two_stations(dir: &Scratch) -> [String; 2] {
     dir.write(
         "mons-001.json",
-        &station(
+        station(
             "MONS-001",
             1,
             "BE-2026",
@@ -134,7 +89,7 @@ fn two_stations(dir: &Scratch) -> [String; 2] {
     );
     dir.write(
         "mons-002.json",
-        &station(
+        station(
             "MONS-002",
             2,
             "BE-2026",
@@ -200,7 +155,7 @@ fn a_bad_file_is_reported_and_skipped() {
         &[(1, 1), (1, 0), (0, 0), (0, 0)],
     );
     broken.elections[0].blank = 50;
-    dir.write("broken.json", &broken.to_json());
+    dir.write("broken.json", broken.to_json());
     let out = run(
         &dir.0,
         &[
@@ -228,7 +183,7 @@ fn contradictory_files_are_refused_naming_both() {
     let [a, _] = two_stations(&dir);
     dir.write(
         "again.json",
-        &station(
+        station(
             "MONS-001",
             9,
             "BE-2026",
@@ -260,7 +215,7 @@ fn contradictory_files_are_refused_naming_both() {
 
     dir.write(
         "other-event.json",
-        &station(
+        station(
             "MONS-009",
             8,
             "BE-2027",
@@ -420,7 +375,7 @@ fn anomalies_are_shown_and_exported() {
         &[(35, 25), (25, 15), (12, 3), (1, 0)],
     );
     odd.elections[0].lists[1].candidates[1].preferences = 16; // 15 preference ballots
-    dir.write("odd.json", &odd.to_json());
+    dir.write("odd.json", odd.to_json());
     let out = run(&dir.0, &["results", &a, "odd.json"]);
     assert_eq!(out.status.code(), Some(0), "anomalies are warnings");
     let text = stdout(&out);
@@ -581,7 +536,7 @@ mod from_the_store {
                     event,
                 )
                 .unwrap();
-            dir.write(&format!("{station}.json"), &tally.to_json());
+            dir.write(&format!("{station}.json"), tally.to_json());
         }
         let out = run(
             &dir.0,

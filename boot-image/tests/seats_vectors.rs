@@ -6,7 +6,9 @@
 //! line per list: `list NUMBER VOTES EXPECTED-SEATS NAME`. One test per file checks the
 //! allocation (or the class of the error).
 
-use std::collections::BTreeSet;
+#[macro_use]
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use boot_image::seats::{allocate, ListVotes};
@@ -100,31 +102,6 @@ fn check_vector(file: &str) {
         (class, Ok(_)) => panic!("{file}: expected {class}, got an allocation"),
         (class, Err(e)) => assert_eq!(e.class(), class, "{file}: {e}"),
     }
-}
-
-macro_rules! vector_tests {
-    ($($test:ident => $file:literal,)*) => {
-        $(
-            #[test]
-            fn $test() {
-                check_vector($file);
-            }
-        )*
-
-        #[test]
-        fn every_vector_file_has_a_test() {
-            let tested: BTreeSet<&str> = [$($file),*].into_iter().collect();
-            let mut found = BTreeSet::new();
-            for entry in std::fs::read_dir(testdata()).unwrap() {
-                let name = entry.unwrap().file_name().into_string().unwrap();
-                if name.ends_with(".vector") {
-                    found.insert(name);
-                }
-            }
-            let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
-            assert_eq!(found, tested, "vector files and tests differ");
-        }
-    };
 }
 
 vector_tests! {

@@ -8,6 +8,9 @@
 //! `docs/formats/boot-image.md`) against the generator, and rewrites them when run with
 //! `REGENERATE_VECTORS=1`.
 
+#[macro_use]
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -1117,31 +1120,6 @@ fn builds_are_reproducible_and_refuse_bad_specs() {
         build(&spec).unwrap_err().to_string(),
         "image would be refused: election definition disagrees with manifest field valid_until"
     );
-}
-
-macro_rules! vector_tests {
-    ($($test:ident => $file:literal,)*) => {
-        $(
-            #[test]
-            fn $test() {
-                check_vector($file);
-            }
-        )*
-
-        #[test]
-        fn every_vector_file_has_a_test() {
-            let tested: BTreeSet<&str> = [$($file),*].into_iter().collect();
-            let mut found = BTreeSet::new();
-            for entry in std::fs::read_dir(testdata()).unwrap() {
-                let name = entry.unwrap().file_name().into_string().unwrap();
-                if name.ends_with(".vector") {
-                    found.insert(name);
-                }
-            }
-            let found: BTreeSet<&str> = found.iter().map(String::as_str).collect();
-            assert_eq!(found, tested, "vector files and tests differ");
-        }
-    };
 }
 
 vector_tests! {

@@ -416,7 +416,7 @@ impl Superblock {
         w.put(&self.area_count.to_le_bytes());
         let mut w = Writer::new(&mut sector);
         w.put(&fields);
-        w.put(&checksum(SUPERBLOCK_LABEL, &[&fields]));
+        w.put(&superblock_checksum(&fields));
         sector
     }
 
@@ -444,7 +444,7 @@ impl Superblock {
         let fields = sector
             .get(..SUPERBLOCK_FIELDS_BYTES)
             .ok_or(corrupt("checksum"))?;
-        if stored != checksum(SUPERBLOCK_LABEL, &[fields]) {
+        if stored != superblock_checksum(fields) {
             return Err(corrupt("checksum"));
         }
         if r.rest().iter().any(|&b| b != 0) {
@@ -1117,12 +1117,11 @@ impl SessionArea {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn checksum(label: &[u8], parts: &[&[u8]]) -> [u8; SUPERBLOCK_CHECKSUM_BYTES] {
+/// The superblock checksum: SHA-256 over [`SUPERBLOCK_LABEL`] and the superblock fields.
+fn superblock_checksum(fields: &[u8]) -> [u8; SUPERBLOCK_CHECKSUM_BYTES] {
     let mut hash = digest::Context::new(&digest::SHA256);
-    hash.update(label);
-    for part in parts {
-        hash.update(part);
-    }
+    hash.update(SUPERBLOCK_LABEL);
+    hash.update(fields);
     let mut out = [0u8; SUPERBLOCK_CHECKSUM_BYTES];
     for (dst, src) in out.iter_mut().zip(hash.finish().as_ref()) {
         *dst = *src;
